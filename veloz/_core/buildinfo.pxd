@@ -1,0 +1,1 @@
+# buildinfo exposes only Python-level functions; nothing to cimport.
