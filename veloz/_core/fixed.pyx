@@ -188,8 +188,7 @@ def from_float(double x, int dp):
         raise NumberError(f"dp must be 0..18, got {dp}")
     if x != x or x in (float("inf"), float("-inf")):
         raise NumberError(f"{x!r} is not a finite number")
-    q = Decimal(repr(x)).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_EVEN)
-    raw = int(q.scaleb(dp))
+    raw = int(Decimal(repr(x)).scaleb(dp).to_integral_value(rounding=ROUND_HALF_EVEN))
     if raw > INT64_MAX or raw < -INT64_MAX - 1:
         raise NumberError(f"{x!r} at dp={dp}: does not fit int64 at this dp")
     return raw
@@ -233,13 +232,12 @@ cpdef int64_t rescale(int64_t raw, int from_dp, int to_dp) except? -1:
 cpdef int dp_of(object text) except -1:
     """Return the decimal places a tick or step size needs ("0.01000000" -> 2, "1.0" -> 0).
 
-    Raises NumberError if the text is not a plain non-negative decimal.
+    Raises NumberError if the text is not a plain non-negative decimal that fits int64.
     """
     cdef int64_t raw = 0
     cdef str s = text.decode("ascii", "replace") if isinstance(text, bytes) else text
-    cdef int dp
-    parse_obj_c(s, 18, False, &raw)
-    dp = 0
+    cdef int dp = 0
     if "." in s:
         dp = len(s.split(".", 1)[1].rstrip("0"))
+    parse_obj_c(s, min(dp, 18), False, &raw)
     return dp
