@@ -16,9 +16,9 @@ cpdef enum SyncRule:
 
 
 cpdef enum SyncState:
-    AWAIT_SNAPSHOT = 0   # buffering diffs, no snapshot in hand; book invalid
-    SNAPSHOT_PENDING = 1 # snapshot newer than every buffered diff; waiting for the one covering it
-    LIVE = 2             # book valid and current at update_id
+    AWAIT_SNAPSHOT = 0    # buffering diffs, no snapshot in hand; book invalid
+    SNAPSHOT_PENDING = 1  # snapshot newer than every buffered diff; waiting for the one covering it
+    LIVE = 2              # book valid and current at update_id
 
 
 cpdef enum SyncStatus:
@@ -39,7 +39,7 @@ cdef class DepthSync:
         readonly int rule                # SyncRule
         readonly int state               # SyncState
         readonly seq_t update_id         # last update id applied (LIVE) or of the pending snapshot
-        readonly Py_ssize_t max_buffered # diffs kept while waiting; oldest dropped beyond this
+        readonly Py_ssize_t max_buffered  # diffs kept while waiting; oldest dropped beyond this
         list _buffer                     # DepthMsg copies held while not LIVE, oldest first
         DepthMsg _pending                # snapshot kept in SNAPSHOT_PENDING, else None
         readonly uint64_t n_diffs        # diffs offered
