@@ -1,4 +1,4 @@
-# Binance spot / USD-M market-data decoding: raw or combined-stream frames and REST depth
+# Binance spot / USD-M market-data decoding of raw or combined-stream frames and REST depth
 # snapshots into int64 fields and arrays, straight from orjson's strings. Bad input is a
 # MALFORMED kind plus a counter and last_error; this module never raises on input and never logs.
 cimport cython
@@ -22,7 +22,7 @@ cpdef enum MdKind:
     MARK_PRICE = 6      # markPriceUpdate (USD-M) -> mark_* fields
     PARTIAL_DEPTH = 7   # depth5/10/20 top-N picture -> self.depth (is_snapshot=True); never a diff
     SNAPSHOT = 8        # REST depth snapshot (decode_snapshot) -> self.depth (is_snapshot=True)
-    SERVER_SHUTDOWN = 9 # serverShutdown notice: open a new connection now
+    SERVER_SHUTDOWN = 9  # serverShutdown notice: open a new connection now
     VENUE_ERROR = 10    # {"code":..,"msg":..} reply to a control request -> last_error
     UNKNOWN = 11        # well-formed event of a type this decoder does not handle: counted, skipped
     WRONG_SYMBOL = 12   # well-formed event for another symbol: counted, skipped
@@ -43,7 +43,7 @@ cdef class BinanceMdDecoder:
         readonly ns_t exch_ns         # event time E of the last event, ns since epoch; 0 if none
         # TRADE / AGG_TRADE
         readonly seq_t trade_id       # t (trade) or a (aggTrade)
-        readonly seq_t first_trade_id # f (aggTrade), else trade_id
+        readonly seq_t first_trade_id  # f (aggTrade), else trade_id
         readonly seq_t last_trade_id  # l (aggTrade), else trade_id
         readonly px_t trade_px        # p, raw at price_dp
         readonly qty_t trade_qty      # q, raw at qty_dp
@@ -66,8 +66,8 @@ cdef class BinanceMdDecoder:
         readonly qty_t kline_volume   # k.v, base volume raw at qty_dp
         readonly qty_t kline_taker_buy_volume  # k.V, raw at qty_dp
         readonly str kline_quote_volume        # k.q as sent (quote precision is not the tick's)
-        readonly seq_t kline_n_trades # k.n
-        readonly bint kline_is_closed # k.x
+        readonly seq_t kline_n_trades  # k.n
+        readonly bint kline_is_closed  # k.x
         # MARK_PRICE (raws at MARK_DP = 8)
         readonly long long mark_px            # p
         readonly long long index_px           # i
@@ -75,7 +75,7 @@ cdef class BinanceMdDecoder:
         readonly ns_t next_funding_ns         # T, ns since epoch
         # counters
         readonly uint64_t n_frames    # frames offered to decode()
-        readonly uint64_t n_malformed # frames that were MALFORMED
+        readonly uint64_t n_malformed  # frames that were MALFORMED
         readonly uint64_t n_unknown   # UNKNOWN events
         readonly uint64_t n_wrong_symbol  # WRONG_SYMBOL events
         readonly uint64_t n_control   # CONTROL, VENUE_ERROR and SERVER_SHUTDOWN frames
