@@ -24,7 +24,10 @@ def _is_checked() -> bool:
 def _extensions() -> list[Extension]:
     checked = _is_checked()
     wanted = {m for m in os.environ.get("VELOZ_MODULES", "").split(",") if m}
-    macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), ("VELOZ_CHECKED", "1" if checked else "0")]
+    macros = [
+        ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+        ("VELOZ_CHECKED", "1" if checked else "0"),
+    ]
     if checked:
         macros.append(("CYTHON_TRACE_NOGIL", "1"))
     exts = []

@@ -51,7 +51,9 @@ def depth_stream(
     uid = 1000
     snap = {
         "lastUpdateId": uid,
-        "bids": [[_txt(p, TICK_DP), _txt(q, STEP_DP)] for p, q in sorted(bids.items(), reverse=True)],
+        "bids": [
+            [_txt(p, TICK_DP), _txt(q, STEP_DP)] for p, q in sorted(bids.items(), reverse=True)
+        ],
         "asks": [[_txt(p, TICK_DP), _txt(q, STEP_DP)] for p, q in sorted(asks.items())],
     }
     frames = []

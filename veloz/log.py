@@ -62,9 +62,7 @@ class RateLimitedLog:
         now = self._clock()
         if now - self._last_s >= self._interval_s:
             self._last_s = now
-            self._logger.warning(
-                msg + " suppressed=%d", *args, self.n_suppressed
-            )
+            self._logger.warning("%s suppressed=%d", msg % args, self.n_suppressed)
             self.n_suppressed = 0
         else:
             self.n_suppressed += 1

@@ -3,16 +3,24 @@
 Imports nothing from the rest of veloz. Imported unbuilt, it says how to build.
 """
 
+from types import ModuleType
 from typing import Any
 
-try:
-    from veloz._core import buildinfo as _buildinfo
-except ImportError as exc:  # pragma: no cover - exercised only on an unbuilt checkout
-    raise ImportError(
-        "veloz._core is not built: run `make build` (or `pip install -e .`) first"
-    ) from exc
+
+def _load_buildinfo() -> ModuleType:
+    try:
+        from veloz._core import buildinfo
+    except ImportError as exc:  # pragma: no cover - only on an unbuilt checkout
+        raise ImportError(
+            "veloz._core is not built: run `make build` (or `pip install -e .`) first"
+        ) from exc
+    return buildinfo
+
+
+_buildinfo = _load_buildinfo()
 
 
 def build_info() -> dict[str, Any]:
     """Say which build of the Cython modules is loaded (checked or release)."""
-    return _buildinfo.build_info()
+    info: dict[str, Any] = _buildinfo.build_info()
+    return info

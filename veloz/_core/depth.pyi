@@ -1,4 +1,5 @@
 from collections.abc import Iterable
+from typing import final
 
 import numpy as np
 import numpy.typing as npt
@@ -6,6 +7,7 @@ import numpy.typing as npt
 from veloz._core.units import Px
 from veloz._core.units import Qty
 
+@final
 class DepthMsg:
     first_id: int
     last_id: int

@@ -61,7 +61,7 @@ def test_parse_signed_allowed_gives_signed_raw(text: str, raw: int) -> None:
         (".", 2, "not a plain decimal number"),
         ("-", 2, "sign not allowed"),
         ("1,5", 2, "not a plain decimal number"),
-        ("１２", 0, "not a plain decimal number"),
+        ("\uff11\uff12", 0, "not a plain decimal number"),  # full-width digits
         ("nan", 2, "not a plain decimal number"),
         ("9223372036854775808", 0, "does not fit int64"),
         ("92233720368547758.08", 2, "does not fit int64"),

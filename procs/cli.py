@@ -1,0 +1,41 @@
+"""The `veloz` console script: dispatch a subcommand to its procs module's main()."""
+
+import sys
+from collections.abc import Callable
+
+from veloz import __version__
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "replay": ("procs.replay", "replay recorded Binance frames through decode -> sync -> book"),
+}
+
+USAGE = (
+    "usage: veloz [--version] <command> [args]\n\ncommands:\n"
+    + "".join(f"  {name:10s} {help_}\n" for name, (_, help_) in SUBCOMMANDS.items())
+    + "\n`veloz <command> --help` for a command's options."
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``veloz <command> ...``; return the command's exit code (2 for bad usage)."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    if args[0] == "--version":
+        from veloz._core import build_info
+
+        info = build_info()
+        build = "checked" if info["checked"] else "release"
+        print(f"veloz {__version__} ({build} build, cython {info['cython']})")
+        return 0
+    if args[0] not in SUBCOMMANDS:
+        print(f"veloz: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    module = __import__(SUBCOMMANDS[args[0]][0], fromlist=["main"])
+    entry: Callable[[list[str]], int] = module.main
+    return entry(args[1:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
