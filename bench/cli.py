@@ -170,7 +170,8 @@ def _print(report: dict[str, Any]) -> None:
         f"{_verdict(f['p50_ns'], TARGETS_NS['frame_to_applied'])}"
     )
     print(
-        f"level apply, 1000-level book: from Python {lv['py_call_ns']:6.1f} ns/call "
+        "level apply, 1000-level book, fresh near-touch updates, 1/4 deletes:\n"
+        f"  from Python {lv['py_call_ns']:6.1f} ns/call "
         f"(target <= 100: {_verdict(lv['py_call_ns'], 100)})   in a C loop "
         f"{lv['c_loop_ns']:5.1f} ns/level (target <= 10: {_verdict(lv['c_loop_ns'], 10)})"
     )
