@@ -92,30 +92,25 @@ def load_frames(path: Path) -> list[bytes]:
     return [orjson.dumps(item) for item in doc]
 
 
-def _payload(frame: bytes) -> Any:
+def _unwrap(frame: bytes) -> tuple[str | None, Any]:
+    # (combined-stream name or None, payload); payload None for a frame that is not JSON
     try:
         doc = orjson.loads(frame)
     except orjson.JSONDecodeError:
-        return None
-    if isinstance(doc, dict) and "data" in doc and "stream" in doc:
-        return doc["data"]
-    return doc
+        return None, None
+    if isinstance(doc, dict) and isinstance(doc.get("stream"), str) and "data" in doc:
+        return doc["stream"], doc["data"]
+    return None, doc
 
 
 def infer_symbol(frames: list[bytes]) -> str | None:
     """Return the symbol of the first frame that names one (``s`` or the stream name)."""
     for frame in frames:
-        try:
-            doc = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(doc, dict):
-            continue
-        data = doc.get("data", doc)
+        stream, data = _unwrap(frame)
         if isinstance(data, dict) and isinstance(data.get("s"), str):
             return str(data["s"]).upper()
-        if isinstance(doc.get("stream"), str):
-            return str(doc["stream"]).split("@", 1)[0].upper()
+        if stream is not None:
+            return stream.split("@", 1)[0].upper()
     return None
 
 
@@ -133,7 +128,7 @@ def infer_dps(frames: list[bytes], snapshots: list[bytes]) -> tuple[int, int]:
     """
     price_dp = qty_dp = 0
     for raw in [*frames, *snapshots]:
-        data = _payload(raw)
+        _, data = _unwrap(raw)
         if not isinstance(data, dict):
             continue
         for key in ("b", "a", "bids", "asks"):
@@ -145,10 +140,9 @@ def infer_dps(frames: list[bytes], snapshots: list[bytes]) -> tuple[int, int]:
                         qty_dp = max(qty_dp, _decimals(level[1]))
             elif isinstance(levels, str):  # bookTicker b / a
                 price_dp = max(price_dp, _decimals(levels))
-        for key in ("p",):
-            if data.get("e") in ("trade", "aggTrade"):
-                price_dp = max(price_dp, _decimals(data.get(key)))
-                qty_dp = max(qty_dp, _decimals(data.get("q")))
+        if data.get("e") in ("trade", "aggTrade"):
+            price_dp = max(price_dp, _decimals(data.get("p")))
+            qty_dp = max(qty_dp, _decimals(data.get("q")))
         for key in ("B", "A"):
             if isinstance(data.get(key), str):
                 qty_dp = max(qty_dp, _decimals(data[key]))
