@@ -7,6 +7,7 @@ from veloz import __version__
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("procs.replay", "replay recorded Binance frames through decode -> sync -> book"),
+    "sim": ("procs.sim", "serve the simulated Binance spot/USD-M exchange on 127.0.0.1"),
 }
 
 USAGE = (
