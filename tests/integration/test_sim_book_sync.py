@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -131,3 +132,48 @@ def test_sim_injected_gap_is_detected_by_our_sync(sim: dict[str, Any]) -> None:
     assert report.gaps == 1
     assert report.book_valid is False
     assert "no later snapshot" in (report.invalid_reason or "")
+
+
+async def _post_signed_garbage(rest: str) -> int:
+    url = f"{rest}/api/v3/order?symbol=BTCUSDT&timestamp=1&signature=deadbeefcafe"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, headers={"X-MBX-APIKEY": "k" * 64}) as r,
+    ):
+        return r.status
+
+
+def test_sim_logs_no_signature_or_signed_query(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "procs.cli",
+            "sim",
+            "--port",
+            "0",
+            "--venue",
+            "spot",
+            "--symbols",
+            "BTCUSDT",
+            "--ready-file",
+            str(ready),
+            "--log-level",
+            "DEBUG",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = asyncio.run(_post_signed_garbage(json.loads(ready.read_text())["rest"]))
+        assert status in (400, 401)
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert "deadbeefcafe" not in out + err
+    assert "signature=" not in out + err

@@ -752,7 +752,9 @@ async def serve(
 
     `on_ready` gets the base URL once the socket accepts connections.
     """
-    runner = web.AppRunner(server.app(), handle_signals=False)
+    # No access log: its lines carry signed query strings, and STYLE §7 forbids logging
+    # signatures; the server logs its own events and counts requests instead.
+    runner = web.AppRunner(server.app(), handle_signals=False, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
