@@ -40,8 +40,8 @@ bench: .build/release.stamp
 
 demo: .build/release.stamp
 	@echo "make demo: the all-in-one run (simulator, feeds, strategy, gateway, latency report)"
-	@echo "arrives with the pipeline issue (#5); the simulator is issue #3. What exists today is"
-	@echo "the core: here is its latency report (veloz-bench --core), then try veloz replay."
+	@echo "arrives with the pipeline issue (#5). What exists today: the core, whose latency report"
+	@echo "follows (veloz-bench --core), veloz replay, and the exchange: .venv/bin/veloz sim --help"
 	@echo
 	.venv/bin/veloz-bench --core
 
