@@ -1,0 +1,330 @@
+"""Load generators against a `veloz sim` subprocess on 127.0.0.1: depth throughput, WS-API RTT.
+
+Owns the sim process (start from this checkout, read its URL and demo accounts, stop it),
+its CPU time from /proc, and two clients: one raw ``<symbol>@depth@100ms`` subscriber that
+counts update ids, and one persistent ``/ws-api/v3`` connection that times request frames
+to their responses. Client: aiohttp on uvloop (picows is not a dependency; `ws_client_name`
+says which one ran).
+
+Run as ``python -m bench.sim_load [veloz sim flags]`` it serves the sim *unthrottled*: the
+stock per-connection inbound limit (5 messages/s, which `veloz.sim.streams.Connections`
+applies to WS-API connections too) and the REQUEST_WEIGHT / ORDERS windows are raised so a
+round-trip benchmark can run at line rate. Everything else is the stock `veloz sim`.
+"""
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import hmac
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+from typing import TypeVar
+
+import aiohttp
+import numpy as np
+import orjson
+
+__all__ = [
+    "DepthResult",
+    "RttResult",
+    "SimProc",
+    "measure_depth",
+    "measure_ws_api",
+    "run_async",
+    "ws_client_name",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T")
+
+
+def ws_client_name() -> str:
+    """The websocket client these benchmarks use."""
+    return f"aiohttp {aiohttp.__version__}"
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` on uvloop when installed (as the sim does), else the default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid`, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
+
+
+@dataclasses.dataclass
+class SimProc:
+    """A running sim: ``python -m procs.cli sim`` (or the unthrottled launcher) from `REPO`.
+
+    Parameters
+    ----------
+    rate : float
+        ``--rate`` (background updates per second).
+    unthrottled : bool
+        Serve through ``python -m bench.sim_load`` (limits raised, see the module notes).
+    seed : int
+        ``--seed`` (market and demo accounts).
+    """
+
+    rate: float
+    unthrottled: bool = False
+    seed: int = 7
+    proc: subprocess.Popen[bytes] | None = None
+    rest: str = ""
+    ws: str = ""
+    key: str = ""
+    secret: bytes = b""
+    tmp: Path | None = None
+
+    def start(self, timeout_s: float = 20.0) -> "SimProc":
+        """Start the process and wait for its ready file; raise RuntimeError on failure."""
+        tmp = Path(tempfile.mkdtemp(prefix="veloz-simbench-"))
+        self.tmp = tmp
+        ready, out, err = tmp / "ready.json", tmp / "stdout.txt", tmp / "stderr.txt"
+        module = ["bench.sim_load"] if self.unthrottled else ["procs.cli", "sim"]
+        cmd = [sys.executable, "-m", *module, "--host", "127.0.0.1", "--port", "0"]
+        cmd += ["--venue", "spot", "--symbols", "BTCUSDT", "--seed", str(self.seed)]
+        cmd += ["--rate", str(self.rate), "--ready-file", str(ready), "--log-level", "WARNING"]
+        path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "PYTHONPATH": path}
+        with out.open("wb") as fh, err.open("wb") as fe:
+            self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=fe)  # noqa: S603
+        deadline = time.monotonic() + timeout_s
+        while not (ready.exists() and ready.stat().st_size):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                text = err.read_text()[-2000:]
+                raise RuntimeError(f"sim did not start ({' '.join(cmd)}): {text}")
+            time.sleep(0.02)
+        doc = orjson.loads(ready.read_bytes())
+        self.rest, self.ws = doc["rest"], doc["ws"]
+        if not self.rest.startswith("http://127.0.0.1:"):
+            self.stop()
+            raise RuntimeError(f"sim is not on loopback: {self.rest}")
+        for line in out.read_text().splitlines():
+            if line.startswith("account ") and "trade" in line:
+                kv = dict(part.split("=", 1) for part in line.split()[1:])
+                self.key, self.secret = kv["key"], kv["secret"].encode()
+                break
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> int | None:
+        """SIGTERM (clean shutdown), then SIGKILL after 5 s; return the exit code."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(5.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5.0)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return proc.returncode
+
+    def stderr_tail(self, n: int = 2000) -> str:
+        """The last `n` characters the sim wrote to stderr."""
+        path = self.tmp / "stderr.txt" if self.tmp is not None else None
+        return path.read_text()[-n:] if path is not None and path.exists() else ""
+
+
+# ---- depth throughput ------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class DepthResult:
+    """What one subscriber received in a fixed window."""
+
+    window_s: float
+    frames: int
+    update_ids: int  # sum of u - U + 1
+    levels: int  # bid + ask entries
+    bytes: int
+    sim_cpu_pct: float
+    client_cpu_pct: float
+    gaps: int  # U != previous u + 1
+
+    @property
+    def updates_per_s(self) -> float:
+        return self.update_ids / self.window_s
+
+
+async def _depth(ws_base: str, window_s: float, pid: int) -> DepthResult:
+    url = ws_base + "/ws/btcusdt@depth@100ms"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, max_msg_size=0) as ws:
+        first = orjson.loads((await ws.receive(timeout=5)).data)  # the window opens here
+        last_u = first["u"]
+        t0, c0, p0 = time.perf_counter(), cpu_seconds(pid), time.process_time()
+        frames = ids = levels = nbytes = gaps = 0
+        deadline = t0 + window_s
+        while (now := time.perf_counter()) < deadline:
+            try:
+                msg = await ws.receive(timeout=max(deadline - now, 0.001))
+            except TimeoutError:
+                break
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                raise RuntimeError(f"depth stream ended: {msg.type} {msg.data!r}")
+            d = orjson.loads(msg.data)
+            frames += 1
+            ids += d["u"] - d["U"] + 1
+            levels += len(d["b"]) + len(d["a"])
+            nbytes += len(msg.data)
+            gaps += d["U"] != last_u + 1
+            last_u = d["u"]
+        wall = time.perf_counter() - t0
+        sim_cpu = (cpu_seconds(pid) - c0) / wall * 100
+        client_cpu = (time.process_time() - p0) / wall * 100
+    return DepthResult(wall, frames, ids, levels, nbytes, sim_cpu, client_cpu, gaps)
+
+
+def measure_depth(sim: SimProc, window_s: float) -> DepthResult:
+    """Subscribe to ``btcusdt@depth@100ms`` and count what arrives in `window_s` seconds."""
+    return run_async(_depth(sim.ws, window_s, sim.pid))
+
+
+# ---- WS-API round trips ----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class RttResult:
+    """Round-trip samples, ns, and the sim's CPU over the run."""
+
+    samples_ns: np.ndarray
+    sim_cpu_pct: float
+    errors: int
+
+    def pct_us(self) -> dict[str, float]:
+        s = self.samples_ns
+        return {f"p{q}_us": float(np.percentile(s, q)) / 1e3 for q in (50, 90, 99)} | {
+            "max_us": float(s.max()) / 1e3,
+            "n": int(s.size),
+        }
+
+
+def _signed(key: str, secret: bytes, params: dict[str, Any]) -> dict[str, Any]:
+    params = {**params, "apiKey": key, "timestamp": time.time_ns() // 1_000_000}
+    payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
+    params["signature"] = hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
+    return params
+
+
+async def _ws_api(sim: SimProc, n: int, kind: str, warmup: int) -> RttResult:
+    clock = time.perf_counter_ns
+    samples = np.empty(n, dtype=np.int64)
+    errors = 0
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
+    order |= {"price": "30000.00", "quantity": "0.00100"}  # half the 60000 start: rests
+    async with aiohttp.ClientSession() as session, session.ws_connect(sim.ws + "/ws-api/v3") as ws:
+        req_id = 0
+
+        async def call(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            nonlocal req_id
+            req_id += 1
+            frame = orjson.dumps({"id": req_id, "method": method, "params": params}).decode()
+            t0 = clock()
+            await ws.send_str(frame)
+            msg = await ws.receive(timeout=5)
+            dt = clock() - t0
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                raise RuntimeError(f"ws-api closed: {msg.type} {msg.data!r} {msg.extra!r}")
+            reply = orjson.loads(msg.data)
+            if reply.get("id") != req_id:
+                raise RuntimeError(f"ws-api reply out of order: {reply}")
+            return dt, reply
+
+        def place() -> dict[str, Any]:
+            return _signed(sim.key, sim.secret, order)
+
+        c0 = None
+        for i in range(warmup + n):
+            if i == warmup:
+                c0, t_start = cpu_seconds(sim.pid), time.perf_counter()
+            if kind == "ping":
+                dt, reply = await call("ping", {})
+            else:
+                dt, reply = await call("order.place", place())
+                if reply.get("status") == 200:
+                    cancel = {"symbol": "BTCUSDT", "orderId": reply["result"]["orderId"]}
+                    _, creply = await call("order.cancel", _signed(sim.key, sim.secret, cancel))
+                    errors += creply.get("status") != 200
+            if reply.get("status") != 200:
+                errors += 1
+                if errors == 1:
+                    print(f"sim_load: ws-api error reply: {reply}", file=sys.stderr)
+            if i >= warmup:
+                samples[i - warmup] = dt
+        assert c0 is not None
+        cpu = (cpu_seconds(sim.pid) - c0) / (time.perf_counter() - t_start) * 100
+    return RttResult(samples, cpu, errors)
+
+
+def measure_ws_api(sim: SimProc, n: int, kind: str, warmup: int = 50) -> RttResult:
+    """Time `n` request->response round trips on one ``/ws-api/v3`` connection.
+
+    ``kind="ping"`` times the ``ping`` method; ``kind="order"`` times ``order.place`` of a
+    resting LIMIT GTC buy, each followed by an (untimed) ``order.cancel`` of it.
+    """
+    return run_async(_ws_api(sim, n, kind, warmup))
+
+
+# ---- unthrottled launcher --------------------------------------------------------------
+
+
+def _unthrottled_main(argv: list[str]) -> int:
+    from procs import sim as simproc
+    from veloz.sim import server
+    from veloz.sim.limits import RateInterval
+    from veloz.sim.limits import RateLimitConfig
+    from veloz.sim.limits import WindowLimit
+    from veloz.sim.streams import SPOT_POLICY
+    from veloz.sim.streams import USDM_POLICY
+
+    stock = server.SimServer
+    huge = 10**12
+    limits = RateLimitConfig(
+        request_weight=WindowLimit(huge, RateInterval(1, "MINUTE")),
+        orders=(WindowLimit(huge, RateInterval(10, "SECOND")),),
+    )
+    policies = {
+        "spot": dataclasses.replace(SPOT_POLICY, inbound_per_s=huge),
+        "usdm": dataclasses.replace(USDM_POLICY, inbound_per_s=huge),
+    }
+
+    def unthrottled(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("policies", policies)
+        kwargs.setdefault("limits", {"spot": limits, "usdm": limits})
+        return stock(*args, **kwargs)
+
+    server.SimServer = unthrottled  # type: ignore[assignment,misc]
+    main: Callable[[list[str]], int] = simproc.main
+    return main(argv)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(_unthrottled_main(sys.argv[1:]))
