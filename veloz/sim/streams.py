@@ -53,6 +53,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# A listenKey is a bearer secret for a user's data stream: never in a log line or admin view.
+_LISTEN_KEY_RE = re.compile(r"(/private/ws/|listenKey=)[^/&?]+")
+
+
+def redact_path(path_qs: str) -> str:
+    """Return a request path with every listenKey replaced by ``<redacted>``."""
+    return _LISTEN_KEY_RE.sub(r"\1<redacted>", path_qs)
+
+
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 _MAX_ID = 2**63 - 1
@@ -347,11 +356,13 @@ class Connections:
         """Upgrade `request` and run the connection until either side closes it."""
         ws = web.WebSocketResponse(autoping=False, compress=False, timeout=policy.close_timeout_s)
         await ws.prepare(request)
-        conn = WsConn(self, self._next_id, kind, request.path_qs, ws, policy, request.transport)
+        conn = WsConn(
+            self, self._next_id, kind, redact_path(request.path_qs), ws, policy, request.transport
+        )
         self._next_id += 1
         self._conns[conn.id] = conn
         self.n_opened += 1
-        log.info("ws_open conn=%d kind=%s path=%s", conn.id, kind, request.path)
+        log.info("ws_open conn=%d kind=%s path=%s", conn.id, kind, conn.path)
         try:
             on_open(conn)
             conn.start()

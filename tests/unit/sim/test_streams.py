@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 import orjson
+import pytest
 from aiohttp import WSMsgType
 
 from tests.unit.sim.simfakes import T0
@@ -276,3 +277,20 @@ def test_streams_default_policies_are_binance_values() -> None:
     assert (SPOT_POLICY.inbound_per_s, SPOT_POLICY.ping_interval_s) == (5, 20.0)
     assert (SPOT_POLICY.pong_timeout_s, SPOT_POLICY.max_streams) == (60.0, 1024)
     assert SPOT_POLICY.lifetime_s == 86_400.0
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/private/ws/abcDEF123", "/private/ws/<redacted>"),
+        (
+            "/private/ws?listenKey=abc123&events=ORDER_TRADE_UPDATE",
+            "/private/ws?listenKey=<redacted>&events=ORDER_TRADE_UPDATE",
+        ),
+        ("/stream?streams=btcusdt@trade", "/stream?streams=btcusdt@trade"),
+    ],
+)
+def test_redact_path_hides_listen_keys_only(path: str, shown: str) -> None:
+    from veloz.sim.streams import redact_path
+
+    assert redact_path(path) == shown
