@@ -1175,6 +1175,98 @@ class SimExchange:
             ],
         }
 
+    def _is_active(self, account_id: int, sym: _Sym) -> bool:
+        # V3 account endpoints list a symbol only with a position or an open order.
+        if self._fut[account_id].position(sym.inst.symbol).qty:
+            return True
+        return any(o.account == account_id and o.is_open for o in sym.orders.values())
+
+    def position_risk_v3(self, account_id: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Return the USD-M ``GET /fapi/v3/positionRisk`` rows: only symbols with a position
+        or open orders (Binance's V3 rule), no leverage fields."""
+        self._check_account(account_id)
+        syms = [self._sym(params)] if params.get("symbol") else list(self._syms.values())
+        zero = next(iter(self._syms.values())).fmt.money(0)
+        out = []
+        for sym in syms:
+            if not self._is_active(account_id, sym):
+                continue
+            (r,) = self.position_risk(account_id, {"symbol": sym.inst.symbol})
+            out.append(
+                {
+                    "symbol": r["symbol"],
+                    "positionSide": "BOTH",
+                    "positionAmt": r["positionAmt"],
+                    "entryPrice": r["entryPrice"],
+                    "breakEvenPrice": r["breakEvenPrice"],
+                    "markPrice": r["markPrice"],
+                    "unRealizedProfit": r["unRealizedProfit"],
+                    "liquidationPrice": "0",
+                    "isolatedMargin": zero,
+                    "notional": r["notional"],
+                    "marginAsset": sym.inst.quote,
+                    "isolatedWallet": "0",
+                    "initialMargin": zero,
+                    "maintMargin": zero,
+                    "positionInitialMargin": zero,
+                    "openOrderInitialMargin": zero,
+                    "adl": 0,
+                    "bidNotional": "0",
+                    "askNotional": "0",
+                    "updateTime": r["updateTime"],
+                }
+            )
+        return out
+
+    def futures_account_v3(self, account_id: int) -> dict[str, Any]:
+        """Return a USD-M ``GET /fapi/v3/account`` body: V2's totals and assets without the
+        account flags, positions only for symbols with a position or open orders."""
+        v2 = self.futures_account(account_id)
+        for flag in ("feeTier", "canTrade", "canDeposit", "canWithdraw", "updateTime"):
+            del v2[flag]
+        del v2["multiAssetsMargin"]
+        for asset in v2["assets"]:
+            del asset["marginAvailable"]
+        active = {s for s, sym in self._syms.items() if self._is_active(account_id, sym)}
+        v2["positions"] = [
+            {
+                "symbol": p["symbol"],
+                "positionSide": "BOTH",
+                "positionAmt": p["positionAmt"],
+                "unrealizedProfit": p["unrealizedProfit"],
+                "isolatedMargin": v2["totalInitialMargin"],  # no margin model: zero
+                "notional": p["notional"],
+                "isolatedWallet": "0",
+                "initialMargin": p["initialMargin"],
+                "maintMargin": p["maintMargin"],
+                "updateTime": p["updateTime"],
+            }
+            for p in v2["positions"]
+            if p["symbol"] in active
+        ]
+        return v2
+
+    def leverage_bracket(self, account_id: int, params: Mapping[str, str]) -> Any:
+        """Return USD-M ``GET /fapi/v1/leverageBracket``: one bracket per symbol matching the
+        fixed 20x, 250 000 notional cap and 2.5 % maintenance that positionRisk and
+        exchangeInfo state; an object for one ``symbol``, else a list."""
+        self._check_account(account_id)
+
+        def row(sym: _Sym) -> dict[str, Any]:
+            bracket = {
+                "bracket": 1,
+                "initialLeverage": 20,
+                "notionalCap": 250000,
+                "notionalFloor": 0,
+                "maintMarginRatio": 0.025,
+                "cum": 0.0,
+            }
+            return {"symbol": sym.inst.symbol, "notionalCoef": 1.0, "brackets": [bracket]}
+
+        if params.get("symbol"):
+            return row(self._sym(params))
+        return [row(s) for s in self._syms.values()]
+
     # ---- public REST-shaped calls ---------------------------------------------------------------
 
     def exchange_info(self) -> dict[str, Any]:

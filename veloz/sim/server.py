@@ -8,7 +8,9 @@ expiry. It must not decide trading outcomes: every REST and WS-API call lands on
 Sim choices where Binance is not documented: an unknown listenKey on ``/private/ws``
 fails the handshake with HTTP 400 ``-1125``; WS-API frames that are not a JSON object with
 ``id`` and ``method`` answer status 400 ``-1102``; an unknown WS-API method answers 400
-``-1102``. Spot order placement and cancels charge their listed weight even on success.
+``-1102``; ``userDataStream.unsubscribe`` with a ``subscriptionId`` the session does not hold
+answers ``{}`` like a successful one. Spot order placement and cancels charge their listed
+weight even on success.
 """
 
 import asyncio
@@ -185,6 +187,17 @@ ROUTES: tuple[Route, ...] = (
     _r("usdm", "GET /fapi/v2/balance", "futures_balance", "USER_DATA", "account", 5),
     _r("usdm", "GET /fapi/v2/account", "futures_account", "USER_DATA", "account", 5),
     _r("usdm", "GET /fapi/v2/positionRisk", "position_risk", "USER_DATA", "account_params", 5),
+    _r("usdm", "GET /fapi/v3/balance", "futures_balance", "USER_DATA", "account", 5),
+    _r("usdm", "GET /fapi/v3/account", "futures_account_v3", "USER_DATA", "account", 5),
+    _r("usdm", "GET /fapi/v3/positionRisk", "position_risk_v3", "USER_DATA", "account_params", 5),
+    _r(
+        "usdm",
+        "GET /fapi/v1/leverageBracket",
+        "leverage_bracket",
+        "USER_DATA",
+        "account_params",
+        1,
+    ),
     _r("usdm", "POST /fapi/v1/listenKey", "listen_key", "USER_STREAM", "none", 1),
     _r("usdm", "PUT /fapi/v1/listenKey", "listen_key", "USER_STREAM", "none", 1),
     _r("usdm", "DELETE /fapi/v1/listenKey", "listen_key", "USER_STREAM", "none", 1),
@@ -197,6 +210,7 @@ _WS_METHODS: dict[str, tuple[int, str, str | None]] = {
     "session.logon": (2, "SIGNED", None),
     "userDataStream.subscribe.signature": (2, "USER_DATA", None),
     "userDataStream.subscribe": (2, "USER_DATA", None),
+    "userDataStream.unsubscribe": (2, "NONE", None),
     "order.place": (1, "TRADE", "new_order"),
     "order.cancel": (1, "TRADE", "cancel_order"),
     "order.status": (4, "USER_DATA", "get_order"),
@@ -591,6 +605,8 @@ class SimServer:
                 "serverTime": now,
                 "userDataStream": bool(session.subscriptions),
             }
+        if method == "userDataStream.unsubscribe":
+            return self._ws_unsubscribe(conn, session, params)
         scope = "trade" if security == "TRADE" else "read"
         if method == "userDataStream.subscribe":
             if session.api_key is None:
@@ -612,6 +628,21 @@ class SimServer:
         if method == "order.place":
             order_headers = self.limiters[venue].charge_order(str(account), now)
         return getattr(self.exchanges[venue], call)(account, text), order_headers
+
+    def _ws_unsubscribe(
+        self, conn: WsConn, session: "_WsSession", params: dict[str, Any]
+    ) -> dict[str, Any]:
+        # Without subscriptionId every subscription of the session ends; with one, that one.
+        # An id this session does not hold is a no-op (sim choice, see module docstring).
+        raw = params.get("subscriptionId")
+        if raw is not None and not (isinstance(raw, int) or str(raw).isdigit()):
+            raise BinanceApiError(-1102, MSG_MANDATORY_PARAM % "subscriptionId")
+        wanted = None if raw is None else int(raw)
+        for account, sub_id in list(session.subscriptions.items()):
+            if wanted is None or sub_id == wanted:
+                del session.subscriptions[account]
+                self._uds.get(account, {}).pop(conn, None)
+        return {}
 
     def _ws_auth(
         self, session: "_WsSession", params: dict[str, Any], now: int, scope: str

@@ -119,6 +119,34 @@ def test_usdm_round_trip_realizes_pnl_into_wallet(env: Env) -> None:
     assert acct["B"][0]["wb"] == "10003.99500000"
 
 
+def test_usdm_v3_position_risk_and_account_list_only_active_symbols(env: Env) -> None:
+    assert env.ex.position_risk_v3(1, {}) == []
+    assert env.ex.futures_account_v3(1)["positions"] == []
+    env.order(**limit("BUY", "50000.0", "0.010"))  # an open order makes BTCUSDT active
+    (row,) = env.ex.position_risk_v3(1, {})
+    assert (row["symbol"], row["positionAmt"], row["marginAsset"]) == (S, "0.000", "USDT")
+    env.rest(OrdSide.SELL, "60000.0", "1")
+    env.order(side="BUY", type="MARKET", quantity="0.020")
+    (row,) = env.ex.position_risk_v3(1, {"symbol": S})
+    assert (row["positionAmt"], row["entryPrice"]) == ("0.020", "60000.00000000")
+    assert "leverage" not in row and row["adl"] == 0
+    acct = env.ex.futures_account_v3(1)
+    assert "feeTier" not in acct and "canTrade" not in acct
+    assert acct["totalWalletBalance"] == env.wallet()
+    (pos,) = acct["positions"]
+    assert (pos["symbol"], pos["positionAmt"], pos["positionSide"]) == (S, "0.020", "BOTH")
+
+
+def test_usdm_leverage_bracket_object_for_symbol_list_for_all(env: Env) -> None:
+    one = env.ex.leverage_bracket(1, {"symbol": S})
+    assert one["symbol"] == S
+    (bracket,) = one["brackets"]
+    assert (bracket["initialLeverage"], bracket["notionalCap"]) == (20, 250000)
+    assert [r["symbol"] for r in env.ex.leverage_bracket(1, {})] == ["BTCUSDT", "ETHUSDT"]
+    with pytest.raises(BinanceApiError):
+        env.ex.leverage_bracket(1, {"symbol": "NOPE"})
+
+
 def test_usdm_flip_opens_remainder_at_fill_price(env: Env) -> None:
     env.rest(OrdSide.SELL, "60000.0", "1")
     env.order(side="BUY", type="MARKET", quantity="0.010")

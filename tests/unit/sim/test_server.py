@@ -205,6 +205,52 @@ def test_server_ws_api_signed_order_place_and_user_stream_subscription() -> None
     run(body, venues=("spot",))
 
 
+def test_server_ws_api_user_stream_unsubscribe_stops_events_and_allows_resubscribe() -> None:
+    # python-binance unsubscribes when its user socket closes; -1102 there raised in the client.
+    async def body(server, client, ex, clock) -> None:
+        ws = await client.ws_connect("/ws-api/v3")
+        sub = ws_sign({"apiKey": TRADER, "timestamp": T0})
+        await ws.send_str(_req(1, "userDataStream.subscribe.signature", sub))
+        assert (await ws.receive_json(timeout=2))["result"] == {"subscriptionId": 0}
+        await ws.send_str(_req(2, "userDataStream.unsubscribe", {"subscriptionId": 0}))
+        reply = await ws.receive_json(timeout=2)
+        assert (reply["status"], reply["result"]) == (200, {}), reply
+        assert not server._uds.get(1)
+        ex["spot"].emit_user(1, {"e": "executionReport", "i": 9})  # no subscriber: dropped
+        await ws.send_str(_req(3, "userDataStream.subscribe.signature", sub))
+        reply = await ws.receive_json(timeout=2)
+        assert reply["result"] == {"subscriptionId": 1}, reply
+        await ws.send_str(_req(4, "userDataStream.unsubscribe", {}))  # no id: every one
+        assert (await ws.receive_json(timeout=2))["result"] == {}
+        assert not server._uds.get(1)
+        await ws.send_str(_req(5, "userDataStream.unsubscribe", {"subscriptionId": "x"}))
+        assert (await ws.receive_json(timeout=2))["error"]["code"] == -1102
+
+    run(body, venues=("spot",))
+
+
+def test_server_usdm_v3_account_routes_and_leverage_bracket_are_served() -> None:
+    # ccxt reads /fapi/v3/account, /fapi/v3/positionRisk and /fapi/v1/leverageBracket;
+    # python-binance reads /fapi/v3/balance.
+    routes = {(r.method, r.path): r for r in ROUTES}
+    for path, call in (
+        ("/fapi/v3/balance", "futures_balance"),
+        ("/fapi/v3/account", "futures_account_v3"),
+        ("/fapi/v3/positionRisk", "position_risk_v3"),
+        ("/fapi/v1/leverageBracket", "leverage_bracket"),
+    ):
+        route = routes[("GET", path)]
+        assert (route.venue, route.call, route.security) == ("usdm", call, "USER_DATA")
+
+    async def body(server, client, ex, clock) -> None:
+        query = signed_query({"timestamp": str(T0)})
+        resp = await client.get(f"/fapi/v3/balance?{query}", headers={"X-MBX-APIKEY": TRADER})
+        assert resp.status == 200
+        assert (await resp.json())[0]["asset"] == "USDT"
+
+    run(body, venues=("usdm",))
+
+
 def test_server_ws_api_session_logon_ed25519_then_unsigned_status() -> None:
     private = Ed25519PrivateKey.generate()
     public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
