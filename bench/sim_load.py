@@ -6,14 +6,11 @@ counts update ids, and one persistent ``/ws-api/v3`` connection that times reque
 to their responses. Client: aiohttp on uvloop (picows is not a dependency; `ws_client_name`
 says which one ran).
 
-Run as ``python -m bench.sim_load [veloz sim flags]`` it serves the sim *unthrottled*: the
-stock per-connection inbound limit (5 messages/s, which `veloz.sim.streams.Connections`
-applies to WS-API connections too) and the REQUEST_WEIGHT / ORDERS windows are raised so a
-round-trip benchmark can run at line rate. Everything else is the stock `veloz sim`.
+An *unthrottled* sim is the stock `veloz sim` with ``--no-rate-limits``: the REQUEST_WEIGHT
+and ORDERS windows would otherwise stop a 2000-order round-trip benchmark.
 """
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -24,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -79,7 +75,7 @@ class SimProc:
     rate : float
         ``--rate`` (background updates per second).
     unthrottled : bool
-        Serve through ``python -m bench.sim_load`` (limits raised, see the module notes).
+        Start the sim with ``--no-rate-limits`` (see the module notes).
     seed : int
         ``--seed`` (market and demo accounts).
     """
@@ -99,8 +95,9 @@ class SimProc:
         tmp = Path(tempfile.mkdtemp(prefix="veloz-simbench-"))
         self.tmp = tmp
         ready, out, err = tmp / "ready.json", tmp / "stdout.txt", tmp / "stderr.txt"
-        module = ["bench.sim_load"] if self.unthrottled else ["procs.cli", "sim"]
-        cmd = [sys.executable, "-m", *module, "--host", "127.0.0.1", "--port", "0"]
+        cmd = [sys.executable, "-m", "procs.cli", "sim", "--host", "127.0.0.1", "--port", "0"]
+        if self.unthrottled:
+            cmd.append("--no-rate-limits")
         cmd += ["--venue", "spot", "--symbols", "BTCUSDT", "--seed", str(self.seed)]
         cmd += ["--rate", str(self.rate), "--ready-file", str(ready), "--log-level", "WARNING"]
         path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
@@ -290,41 +287,3 @@ def measure_ws_api(sim: SimProc, n: int, kind: str, warmup: int = 50) -> RttResu
     resting LIMIT GTC buy, each followed by an (untimed) ``order.cancel`` of it.
     """
     return run_async(_ws_api(sim, n, kind, warmup))
-
-
-# ---- unthrottled launcher --------------------------------------------------------------
-
-
-def _unthrottled_main(argv: list[str]) -> int:
-    from procs import sim as simproc
-    from veloz.sim import server
-    from veloz.sim.limits import RateInterval
-    from veloz.sim.limits import RateLimitConfig
-    from veloz.sim.limits import WindowLimit
-    from veloz.sim.streams import SPOT_POLICY
-    from veloz.sim.streams import USDM_POLICY
-
-    stock = server.SimServer
-    huge = 10**12
-    limits = RateLimitConfig(
-        request_weight=WindowLimit(huge, RateInterval(1, "MINUTE")),
-        orders=(WindowLimit(huge, RateInterval(10, "SECOND")),),
-    )
-    policies = {
-        "spot": dataclasses.replace(SPOT_POLICY, inbound_per_s=huge),
-        "usdm": dataclasses.replace(USDM_POLICY, inbound_per_s=huge),
-    }
-
-    def unthrottled(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("policies", policies)
-        kwargs.setdefault("limits", {"spot": limits, "usdm": limits})
-        return stock(*args, **kwargs)
-
-    server.SimServer = unthrottled  # type: ignore[assignment,misc]
-    main: Callable[[list[str]], int] = simproc.main
-    return main(argv)
-
-
-if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        raise SystemExit(_unthrottled_main(sys.argv[1:]))

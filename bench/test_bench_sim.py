@@ -5,9 +5,8 @@ Targets (not asserted): >= 50k depth updates/s delivered to one ``btcusdt@depth@
 subscriber (baseline: the same at ``--rate 1000``), and ``order.place`` acknowledged in
 <= 200 µs median on loopback (baseline: the WS-API ``ping`` round trip, the transport floor).
 The sim runs as a subprocess from this checkout; the client is aiohttp on uvloop (picows is
-not installed). WS-API benchmarks run the sim through ``python -m bench.sim_load``, which
-lifts the per-connection inbound limit (5 messages/s, which the stock sim also applies to
-WS-API connections) and the weight/order windows; see bench/sim_load.py.
+not installed). WS-API benchmarks run the sim with ``--no-rate-limits``, since the weight and
+order windows would otherwise stop N round trips; see bench/sim_load.py.
 
 Each benchmark is one round (a fixed window, or N round trips): pytest-benchmark's time is
 that whole run (for ``order`` N place + N untimed cancels, for ``ping`` N pings), so its

@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=50.0, metavar="UPDATES_PER_S")
     p.add_argument("--symbols", default="BTCUSDT,ETHUSDT")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--no-rate-limits",
+        action="store_true",
+        help="lift request-weight and order-count limits (benchmarks); forced faults still apply",
+    )
     for flag, help_ in _FAULT_FLAGS.items():
         metavar, _, text = help_.partition("  ")
         p.add_argument(flag, action="append", default=[], metavar=metavar, help=text)
@@ -113,6 +118,7 @@ async def _run(
     from veloz.sim.auth import KeyStore
     from veloz.sim.exchange import SimExchange
     from veloz.sim.instruments import instruments
+    from veloz.sim.limits import RateLimitConfig
     from veloz.sim.market import MarketActivity
 
     def clock_ms() -> int:
@@ -133,10 +139,15 @@ async def _run(
     keys = KeyStore()
     for acct in accounts:
         keys.add(acct.api_key)
+    limits = {v: RateLimitConfig.unlimited() for v in venues} if args.no_rate_limits else None
     sim = simserver.SimServer(
-        exchanges, keys, {a.api_key.key: a.account_id for a in accounts}, clock_ms=clock_ms
+        exchanges,
+        keys,
+        {a.api_key.key: a.account_id for a in accounts},
+        clock_ms=clock_ms,
+        limits=limits,
     )
-    sim.tickers.extend(m.step for m in markets)
+    sim.slices.extend(m.step_slice for m in markets)
     for at_ms, spec in schedule:
         sim.faults.schedule(at_ms, spec)
     stop = asyncio.Event()

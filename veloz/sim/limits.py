@@ -120,6 +120,16 @@ class RateLimitConfig:
     ban_factor: int = 2
     ban_max_ms: int = 259_200_000
 
+    @classmethod
+    def unlimited(cls) -> "RateLimitConfig":
+        """Limits too high to reach: for benchmarks, where the venue's pacing is not the
+        subject. Forced 429/418 faults still apply."""
+        huge = 10**15
+        return cls(
+            request_weight=WindowLimit(huge, RateInterval(1, "MINUTE")),
+            orders=(WindowLimit(huge, RateInterval(10, "SECOND")),),
+        )
+
     def __post_init__(self) -> None:
         if self.ban_after_violations < 0:
             raise ValueError("ban_after_violations must be >= 0")

@@ -25,6 +25,10 @@ _MEAN_OFFSET_TICKS = 150.0  # mean distance of a passive order from the mid, tic
 _MAX_OFFSET_TICKS = 3000
 
 
+# Actions per slice of `step_slice`: ~64 x 6.7 us keeps each hold of the event loop short.
+SLICE_ACTIONS = 64
+
+
 class MarketActivity:
     """Background order flow on one symbol of a `SimExchange`.
 
@@ -126,18 +130,29 @@ class MarketActivity:
                 self.symbol, MARKET_ACCOUNT, side, OrdKind.MARKET, Tif.IOC, 0, self._qty()
             )
 
-    def step(self, now_ms: int) -> int:
-        """Run every action due up to `now_ms` and return how many ran.
+    def step(self, now_ms: int, max_actions: int | None = None) -> int:
+        """Run the actions due up to `now_ms`, at most `max_actions` of them; return how many.
 
-        The first call only schedules the first arrival after `now_ms`. O(actions).
+        Actions left over by the cap stay due and run on the next call, in the same order,
+        so slicing never changes what happens. The first call only schedules the first
+        arrival after `now_ms`. O(actions).
         """
         if self._next_ms is None:
             self._next_ms = now_ms + self._rng.expovariate(self._rate_per_ms)
             return 0
         n = 0
-        while self._next_ms <= now_ms:
+        while self._next_ms <= now_ms and n != max_actions:
             self._act()
             n += 1
             self._next_ms += self._rng.expovariate(self._rate_per_ms)
         self.n_actions += n
         return n
+
+    def step_slice(self, now_ms: int) -> bool:
+        """Run one bounded slice of the due actions; True while more are due.
+
+        The server's timer calls this until it returns False, yielding to the event loop
+        between slices, so a backlog at 50k actions/s (about 6.7 us each) never holds the
+        loop for more than ~0.5 ms and order requests are served in between.
+        """
+        return self.step(now_ms, SLICE_ACTIONS) == SLICE_ACTIONS

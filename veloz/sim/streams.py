@@ -231,7 +231,13 @@ class WsConn:
         self._wakeup.set()
 
     def note_inbound(self, now_mono: float) -> bool:
-        """Count one inbound message; False (and close) past the per-second limit."""
+        """Count one inbound message; False (and close) past the per-second limit.
+
+        The limit is Binance's rule for market-stream connections only: the WS API is
+        limited by request weight and order counts instead, so ``"api"`` connections pass.
+        """
+        if self.kind == "api":
+            return True
         window = self._inbound
         window.append(now_mono)
         while window and now_mono - window[0] >= 1.0:

@@ -331,3 +331,17 @@ def test_server_tick_runs_tick_second_once_per_whole_second() -> None:
             assert exchange.seconds == [1_000, 2_000, 4_000]
 
     run(body)
+
+
+def test_server_ws_api_is_not_held_to_the_stream_inbound_rate() -> None:
+    # 5 msgs/s is Binance's rule for market streams; the WS API is limited by weight only.
+    async def body(server, client, ex, clock) -> None:
+        ws = await client.ws_connect("/ws-api/v3")
+        for i in range(30):
+            await ws.send_str(f'{{"id":{i},"method":"ping","params":{{}}}}')
+        replies = [await ws.receive_json(timeout=2) for _ in range(30)]
+        assert [r["status"] for r in replies] == [200] * 30
+        assert server.connections.n_rate_disconnects == 0
+        await ws.close()
+
+    run(body)
