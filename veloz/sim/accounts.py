@@ -1,25 +1,31 @@
 """Simulated account state: spot balances (free/locked) and USD-M wallets with positions.
 
 Owns exact integer bookkeeping only; no order validation, no matching, no payload shapes
-beyond the balance rows. Spot balances are raws at `BAL_DP`; USD-M money is raw at the
-notional scale (price dp + qty dp) so fees and PnL stay exact.
+beyond the balance rows, and no position arithmetic of its own (USD-M positions are
+`veloz._core.position.Position`, exact at the instrument's price dp + qty dp). Spot balances
+are raws at `BAL_DP`; USD-M wallet, fee and PnL raws are Python ints at `MONEY_DP`.
 """
 
 from dataclasses import dataclass
 from dataclasses import field
 
+from veloz._core.position import Position
+from veloz.model.instrument import Instrument
+
 __all__ = [
     "BAL_DP",
+    "FEES_PPM",
     "MONEY_DP",
     "FuturesAccount",
-    "FuturesPosition",
     "SpotAccount",
     "dec_text",
+    "to_money",
     "to_scale",
 ]
 
 BAL_DP = 8  # scale of spot balance raws (Binance spot asset precision)
 MONEY_DP = 16  # scale of USD-M wallet, fee and PnL raws: exact for fees of any sim notional
+FEES_PPM = {"spot": (1000, 1000), "usdm": (200, 500)}  # (maker, taker) parts per million
 
 
 def to_scale(raw: int, dp: int, out_dp: int, round_up: bool = False) -> int:
@@ -28,6 +34,16 @@ def to_scale(raw: int, dp: int, out_dp: int, round_up: bool = False) -> int:
         return raw * int(10 ** (out_dp - dp))
     d = int(10 ** (dp - out_dp))
     return -(-raw // d) if round_up else raw // d
+
+
+def to_money(raw: int, dp: int) -> int:
+    """Rescale a signed Python-int raw at `dp` (USD-M notional, PnL) to `MONEY_DP`.
+
+    Exact for every sim instrument (notional dp <= 16); a finer dp truncates toward 0. Python
+    ints, not `fixed.rescale`: int64 at 16 dp ends at 922.34 USDT, below one BTC fill.
+    """
+    mag = to_scale(abs(raw), dp, MONEY_DP)
+    return -mag if raw < 0 else mag
 
 
 def dec_text(raw: int, dp: int, out_dp: int) -> str:
@@ -98,64 +114,6 @@ class SpotAccount:
 
 
 @dataclass(slots=True)
-class FuturesPosition:
-    """A one-way (``BOTH``) USD-M position with an exact cost basis.
-
-    Attributes
-    ----------
-    qty : int
-        Signed size, raw at the instrument's qty dp (> 0 long).
-    cost : int
-        Signed sum of ``px * qty`` of the open part, raw at price dp + qty dp.
-    realized : int
-        Accumulated realized PnL before fees, raw at price dp + qty dp.
-    update_ms : int
-        Time of the last fill, ms.
-    """
-
-    qty: int = 0
-    cost: int = 0
-    realized: int = 0
-    update_ms: int = 0
-
-    def apply_fill(self, is_buy: bool, px: int, qty: int) -> int:
-        """Apply one fill and return the PnL it realized (raw at notional dp). O(1).
-
-        Closing part of a position realizes against the average cost of the part closed;
-        the remainder of a fill larger than the position opens the other way at `px`.
-        """
-        dq = qty if is_buy else -qty
-        if self.qty == 0 or (self.qty > 0) == (dq > 0):
-            self.qty += dq
-            self.cost += px * dq
-            return 0
-        size = abs(self.qty)
-        closing = min(qty, size)
-        sgn = 1 if self.qty > 0 else -1
-        # Truncate toward zero so a full close later realizes the rest exactly.
-        part = self.cost if closing == size else abs(self.cost) * closing // size * sgn
-        pnl = sgn * px * closing - part
-        self.qty -= sgn * closing
-        self.cost -= part
-        rest = qty - closing
-        if rest:
-            self.qty = rest if is_buy else -rest
-            self.cost = px * self.qty
-        self.realized += pnl
-        return pnl
-
-    def entry_px(self) -> int:
-        """Return the average entry price as a raw at price dp (0 when flat), truncated."""
-        if self.qty == 0:
-            return 0
-        return abs(self.cost) // abs(self.qty)
-
-    def unrealized(self, mark_px: int) -> int:
-        """Return the unrealized PnL at `mark_px` (raw at price dp), raw at notional dp."""
-        return mark_px * self.qty - self.cost
-
-
-@dataclass(slots=True)
 class FuturesAccount:
     """A USD-M account: one USDT wallet and one-way positions per symbol.
 
@@ -163,19 +121,22 @@ class FuturesAccount:
     ----------
     wallet : int
         Wallet balance, raw at `MONEY_DP`.
-    positions : dict of str to FuturesPosition
-        Per symbol; created on first fill.
+    positions : dict of str to Position
+        Per symbol, at the instrument's dp; created flat on first use.
+    position_ms : dict of str to int
+        Per symbol, time of the position's last fill, ms (0 before any).
     update_ms : int
         Time of the last change, ms.
     """
 
     wallet: int = 0
-    positions: dict[str, FuturesPosition] = field(default_factory=dict)
+    positions: dict[str, Position] = field(default_factory=dict)
+    position_ms: dict[str, int] = field(default_factory=dict)
     update_ms: int = 0
 
-    def position(self, symbol: str) -> FuturesPosition:
-        """Return the position of `symbol`, creating a flat one. O(1)."""
-        pos = self.positions.get(symbol)
+    def position(self, inst: Instrument) -> Position:
+        """Return the position of `inst`, creating a flat one at its dp. O(1)."""
+        pos = self.positions.get(inst.symbol)
         if pos is None:
-            pos = self.positions[symbol] = FuturesPosition()
+            pos = self.positions[inst.symbol] = Position(inst.price_dp, inst.qty_dp)
         return pos

@@ -2,7 +2,9 @@
 
 Owns the table and `BinanceApiError`; it must not decide when an error applies (auth and
 limits do) and must not know about the client side in `veloz.venues`.
-Messages follow binance-spot-api-docs errors.md (2025-01-09) word for word.
+Messages follow binance-spot-api-docs errors.md (2025-01-09) word for word, the -4xxx codes
+the USD-M futures error-code page. A code missing here cannot be raised (`BinanceApiError`
+raises KeyError), so every error the simulator sends goes through this table.
 """
 
 import json
@@ -15,7 +17,9 @@ from veloz.errors import VelozError
 __all__ = [
     "ERRORS",
     "MSG_CANCEL_UNKNOWN_ORDER",
+    "MSG_DUPLICATE_ORDER",
     "MSG_DUPLICATE_PARAM",
+    "MSG_INSUFFICIENT_BALANCE",
     "MSG_IP_BANNED",
     "MSG_MANDATORY_PARAM",
     "MSG_PARAM_TOO_LARGE",
@@ -23,6 +27,7 @@ __all__ = [
     "MSG_TIMESTAMP_OUTSIDE_RECV_WINDOW",
     "MSG_TOO_MANY_ORDERS",
     "MSG_TOO_MUCH_WEIGHT",
+    "MSG_WOULD_TAKE",
     "BinanceApiError",
     "ErrorSpec",
 ]
@@ -77,13 +82,46 @@ ERRORS: Mapping[int, ErrorSpec] = _table(
         400,
         "A mandatory parameter was not sent, was empty/null, or malformed.",
     ),
+    ErrorSpec(-1106, "PARAM_NOT_REQUIRED", 400, "Parameter '%s' sent when not required."),
     ErrorSpec(-1111, "BAD_PRECISION", 400, "Parameter '%s' has too much precision."),
+    ErrorSpec(-1115, "INVALID_TIF", 400, "Invalid timeInForce."),
+    ErrorSpec(-1116, "INVALID_ORDER_TYPE", 400, "Invalid orderType."),
+    ErrorSpec(-1117, "INVALID_SIDE", 400, "Invalid side."),
     ErrorSpec(-1121, "BAD_SYMBOL", 400, "Invalid symbol."),
+    ErrorSpec(-1125, "INVALID_LISTEN_KEY", 400, "This listenKey does not exist."),
     ErrorSpec(-2010, "NEW_ORDER_REJECTED", 400, "NEW_ORDER_REJECTED"),
     ErrorSpec(-2011, "CANCEL_REJECTED", 400, "CANCEL_REJECTED"),
     ErrorSpec(-2013, "NO_SUCH_ORDER", 400, "Order does not exist."),
     ErrorSpec(-2014, "BAD_API_KEY_FMT", 401, "API-key format invalid."),
     ErrorSpec(-2015, "REJECTED_MBX_KEY", 401, "Invalid API-key, IP, or permissions for action."),
+    ErrorSpec(-2035, "SUBSCRIPTION_ACTIVE", 400, "User Data Stream subscription already active."),
+    ErrorSpec(-4002, "PRICE_GREATER_THAN_MAX_PRICE", 400, "Price greater than max price."),
+    ErrorSpec(-4003, "QTY_LESS_THAN_ZERO", 400, "Quantity less than zero."),
+    ErrorSpec(-4004, "QTY_LESS_THAN_MIN_QTY", 400, "Quantity less than min quantity."),
+    ErrorSpec(-4005, "QTY_GREATER_THAN_MAX_QTY", 400, "Quantity greater than max quantity."),
+    ErrorSpec(-4013, "PRICE_LESS_THAN_MIN_PRICE", 400, "Price less than min price."),
+    ErrorSpec(-4014, "PRICE_NOT_INCREASED_BY_TICK_SIZE", 400, "Price not increased by tick size."),
+    ErrorSpec(
+        -4016,
+        "PRICE_HIGHTER_THAN_MULTIPLIER_UP",  # sic, Binance's spelling
+        400,
+        "Price is higher than mark price multiplier cap.",
+    ),
+    ErrorSpec(-4023, "QTY_NOT_INCREASED_BY_STEP_SIZE", 400, "Qty not increased by step size."),
+    # Spot WS API session.logon with an HMAC key; Binance publishes no symbolic name for it.
+    ErrorSpec(-4056, "HMAC_KEY_NOT_SUPPORTED", 400, "HMAC_SHA256 API key is not supported."),
+    ErrorSpec(
+        -4061,
+        "POSITION_SIDE_NOT_MATCH",
+        400,
+        "Order's position side does not match user's setting.",
+    ),
+    ErrorSpec(
+        -4164,
+        "MIN_NOTIONAL",
+        400,
+        "Order's notional must be no smaller than %s (unless you choose reduce only).",
+    ),
 )
 
 # Variant messages Binance sends under the codes above; %s are filled with `%` by the caller.
@@ -103,6 +141,9 @@ MSG_MANDATORY_PARAM = "Mandatory parameter '%s' was not sent, was empty/null, or
 MSG_PARAM_TOO_LARGE = "'%s' contains unexpected value. Cannot be greater than '%s'."
 MSG_DUPLICATE_PARAM = "Duplicate values for a parameter detected."
 MSG_CANCEL_UNKNOWN_ORDER = "Unknown order sent."
+MSG_INSUFFICIENT_BALANCE = "Account has insufficient balance for requested action."
+MSG_WOULD_TAKE = "Order would immediately match and take."
+MSG_DUPLICATE_ORDER = "Duplicate order sent."
 
 
 class BinanceApiError(VelozError):

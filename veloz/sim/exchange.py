@@ -1,22 +1,21 @@
 """SimExchange: the matching core of the embedded Binance spot or USD-M venue, without I/O.
 
-Owns one MatchingEngine per symbol, the book's update ids, trades, klines, user orders and
-accounts, and turns every engine call into Binance-shaped market-data and user-data events.
+Owns one MatchingEngine per symbol, user orders and accounts: order entry, the one path every
+engine call takes (mirror levels, settle fills, emit events), and the order queries. Market
+data goes out through `SimFeed` (veloz.sim.feed), account bodies come from `AccountViews`
+(veloz.sim.account_views); `SimExchange` stays the single public facade.
 It must not open sockets, sleep or read the wall clock itself (the caller passes `clock_ms`),
 and never imports `veloz.venues` (STYLE §1).
 """
 
 import random
-from collections import deque
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from veloz._core import fixed
 from veloz._core.matching import EvKind
-from veloz._core.matching import MatchingEngine
 from veloz._core.matching import OrdKind
 from veloz._core.matching import OrdSide
 from veloz._core.matching import Reason
@@ -26,31 +25,27 @@ from veloz._core.units import Nanos
 from veloz._core.units import Px
 from veloz._core.units import Qty
 from veloz.model.instrument import Instrument
+from veloz.sim.account_views import AccountViews
 from veloz.sim.accounts import BAL_DP
+from veloz.sim.accounts import FEES_PPM
 from veloz.sim.accounts import MONEY_DP
 from veloz.sim.accounts import FuturesAccount
 from veloz.sim.accounts import SpotAccount
 from veloz.sim.accounts import dec_text
+from veloz.sim.accounts import to_money
 from veloz.sim.accounts import to_scale
+from veloz.sim.errors import MSG_CANCEL_UNKNOWN_ORDER
+from veloz.sim.errors import MSG_DUPLICATE_ORDER
+from veloz.sim.errors import MSG_INSUFFICIENT_BALANCE
+from veloz.sim.errors import MSG_WOULD_TAKE
 from veloz.sim.errors import BinanceApiError
+from veloz.sim.feed import SimFeed
+from veloz.sim.feed import Sym
 from veloz.sim.instruments import exchange_info
 from veloz.sim.instruments import padding
-from veloz.sim.md import AggTradeEvent
-from veloz.sim.md import BookTickerEvent
-from veloz.sim.md import DepthDiff
-from veloz.sim.md import KlineEvent
-from veloz.sim.md import MarkPriceEvent
-from veloz.sim.md import TradeEvent
-from veloz.sim.orders import MSG_DUPLICATE
-from veloz.sim.orders import MSG_INSUFFICIENT
-from veloz.sim.orders import MSG_UNKNOWN_ORDER
-from veloz.sim.orders import MSG_WOULD_TAKE
 from veloz.sim.orders import Fill
-from veloz.sim.orders import Fmt
 from veloz.sim.orders import SimOrder
-from veloz.sim.orders import api_error
 from veloz.sim.orders import execution_report
-from veloz.sim.orders import mandatory
 from veloz.sim.orders import order_trade_update
 from veloz.sim.orders import parse_int_param
 from veloz.sim.orders import parse_new_order
@@ -59,29 +54,8 @@ __all__ = ["MARKET_ACCOUNT", "SimExchange"]
 
 MARKET_ACCOUNT = 0  # engine account of the market-activity participants
 
-FEES_PPM = {"spot": (1000, 1000), "usdm": (200, 500)}  # (maker, taker) parts per million
 _PPM = 1_000_000
-_MINUTE_MS = 60_000
-_N_TRADES_KEPT = 5000  # trades and aggTrades kept per symbol for REST
-_N_BARS_KEPT = 10_000  # 1m bars kept per symbol
-_USDM_DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
-_INTERVAL_MIN = {
-    "1m": 1,
-    "3m": 3,
-    "5m": 5,
-    "15m": 15,
-    "30m": 30,
-    "1h": 60,
-    "2h": 120,
-    "4h": 240,
-    "6h": 360,
-    "8h": 480,
-    "12h": 720,
-    "1d": 1440,
-}
-_FUNDING_MS = 8 * 3_600_000
 _CID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_SIDE_TEXT = ("BUY", "SELL")
 _EV_NEW = int(EvKind.EV_NEW)
 _EV_TRADE = int(EvKind.EV_TRADE)
 _EV_CANCELED = int(EvKind.EV_CANCELED)
@@ -96,86 +70,6 @@ _STP = {
     "EXPIRE_BOTH": Stp.EXPIRE_BOTH,
 }
 _KIND = {"LIMIT": OrdKind.LIMIT, "MARKET": OrdKind.MARKET, "LIMIT_MAKER": OrdKind.LIMIT_MAKER}
-
-
-@dataclass(slots=True)
-class _Bar:
-    # One 1m kline; prices raw at price dp, volumes raw at qty dp, quote raws at notional dp.
-    open_ms: int
-    o: int
-    h: int
-    lo: int
-    c: int
-    v: int = 0
-    q: int = 0
-    tv: int = 0
-    tq: int = 0
-    n: int = 0
-    first_id: int = -1
-    last_id: int = -1
-
-
-class _Sym:
-    # Everything the exchange keeps per symbol. levels[side][px] mirrors the engine's level
-    # totals; resting[order_id] = [side, px, left] for every resting order, so one engine call
-    # tells which levels changed without scanning the book.
-    __slots__ = (
-        "agg_id",
-        "aggs",
-        "bars",
-        "eng",
-        "fmt",
-        "inst",
-        "kline_sent",
-        "levels",
-        "mul_px",
-        "mul_qty",
-        "n_submitted",
-        "open_cids",
-        "orders",
-        "resting",
-        "top",
-        "trade_id",
-        "trades",
-        "update_id",
-    )
-
-    def __init__(self, inst: Instrument, venue: str) -> None:
-        maker, taker = FEES_PPM[venue]
-        self.inst = inst
-        self.fmt = Fmt(inst, padding(inst))
-        self.eng = MatchingEngine(inst.price_dp, inst.qty_dp, maker, taker)
-        # Text of a raw: fixed.to_text(raw * mul, pad) (pads are never coarser than the grid).
-        self.mul_px = 10 ** (self.fmt.pad.price - inst.price_dp)
-        self.mul_qty = 10 ** (self.fmt.pad.qty - inst.qty_dp)
-        self.levels: tuple[dict[int, int], dict[int, int]] = ({}, {})
-        self.resting: dict[int, list[int]] = {}
-        self.orders: dict[int, SimOrder] = {}
-        self.open_cids: dict[tuple[int, str], int] = {}
-        self.update_id = 0
-        self.n_submitted = 0  # engine order ids handed out (the next one is n_submitted + 1)
-        self.trade_id = 0
-        self.agg_id = 0
-        self.trades: deque[tuple[int, int, int, int, int, bool]] = deque(maxlen=_N_TRADES_KEPT)
-        self.aggs: deque[AggTradeEvent] = deque(maxlen=_N_TRADES_KEPT)
-        self.bars: deque[_Bar] = deque(maxlen=_N_BARS_KEPT)
-        self.kline_sent = 0  # open_ms of the last bar sent closed
-        self.top: tuple[Any, Any] = (None, None)
-
-    def px_text(self, raw: int) -> str:
-        return fixed.to_text(raw * self.mul_px, self.fmt.pad.price)
-
-    def qty_text(self, raw: int) -> str:
-        return fixed.to_text(raw * self.mul_qty, self.fmt.pad.qty)
-
-
-def _money(sym: _Sym, raw: int) -> int:
-    # A raw at the symbol's notional dp (PnL, notional) at MONEY_DP.
-    return (
-        to_scale(raw, sym.inst.notional_dp, MONEY_DP)
-        if raw >= 0
-        else -to_scale(-raw, sym.inst.notional_dp, MONEY_DP)
-    )
 
 
 class SimExchange:
@@ -205,17 +99,18 @@ class SimExchange:
             raise ValueError(f"venue must be 'spot' or 'usdm', got {venue!r}")
         self.venue = venue
         self._clock_ms = clock_ms
-        self._syms: dict[str, _Sym] = {}
+        self._syms: dict[str, Sym] = {}
         for inst in instruments:
             pad = padding(inst)
             if pad.price < inst.price_dp or pad.qty < inst.qty_dp or inst.qty_dp > BAL_DP:
                 raise ValueError(f"{inst.symbol}: dp finer than its text padding or 8")
-            self._syms[inst.symbol] = _Sym(inst, venue)
+            self._syms[inst.symbol] = Sym(inst, venue)
         self._instruments = tuple(instruments)
-        self._md: list[Callable[[object], None]] = []
         self._user: list[Callable[[int, dict[str, Any]], None]] = []
         self._spot: dict[int, SpotAccount] = {}
         self._fut: dict[int, FuturesAccount] = {}
+        self._feed = SimFeed(venue, self._syms, clock_ms)
+        self._views = AccountViews(venue, self._feed, self._syms, self._spot, self._fut)
         self._rng = random.Random(0x5EED)  # noqa: S311 - client order ids, not secrets
         # Per-call scratch: user events in order, then accounts whose balances moved.
         self._out_user: list[tuple[int, dict[str, Any]]] = []
@@ -234,7 +129,7 @@ class SimExchange:
 
     def listen(self, callback: Callable[[object], None]) -> None:
         """Register a consumer of market-data events (called synchronously, in order)."""
-        self._md.append(callback)
+        self._feed.listen(callback)
 
     def listen_user(self, callback: Callable[[int, dict[str, Any]], None]) -> None:
         """Register a consumer of user-data events ``(account_id, event dict)``."""
@@ -263,21 +158,6 @@ class SimExchange:
 
     # ---- helpers --------------------------------------------------------------------------------
 
-    def _sym(self, params: Mapping[str, str]) -> _Sym:
-        symbol = mandatory(params, "symbol")
-        sym = self._syms.get(symbol)
-        if sym is None:
-            raise BinanceApiError(-1121)
-        return sym
-
-    def _ref_px(self, sym: _Sym) -> int:
-        if sym.trades:
-            return sym.trades[-1][1]
-        bid, ask = sym.eng.best_bid(), sym.eng.best_ask()
-        if bid is not None and ask is not None:
-            return (bid[0] + ask[0]) // 2
-        return 0
-
     def _new_cid(self) -> str:
         return "".join(self._rng.choice(_CID_CHARS) for _ in range(22))
 
@@ -288,7 +168,7 @@ class SimExchange:
 
     def _absorb(
         self,
-        sym: _Sym,
+        sym: Sym,
         side: int,
         px: int,
         now_ms: int,
@@ -356,166 +236,11 @@ class SimExchange:
             if taker in uorders:
                 uorders[taker].is_working = True
         if changed:
-            self._emit_depth(sym, changed, now_ms)
+            self._feed.emit_depth(sym, changed, now_ms)
         if fills:
-            self._emit_trades(sym, fills, now_ms)
+            self._feed.emit_trades(sym, fills, now_ms)
         if self._out_user:
             self._flush_user(sym, now_ms)
-
-    def _emit_depth(self, sym: _Sym, changed: dict[tuple[int, int], None], now_ms: int) -> None:
-        prev = sym.update_id
-        sym.update_id = prev + len(changed)
-        md = self._md
-        if md:
-            bids: list[tuple[str, str]] = []
-            asks: list[tuple[str, str]] = []
-            levels = sym.levels
-            for side, px in changed:
-                item = (sym.px_text(px), sym.qty_text(levels[side].get(px, 0)))
-                (bids if side == 0 else asks).append(item)
-            diff = DepthDiff(
-                sym.inst.symbol,
-                prev + 1,
-                sym.update_id,
-                prev,
-                now_ms,
-                now_ms,
-                tuple(bids),
-                tuple(asks),
-            )
-            for cb in md:
-                cb(diff)
-        top = (sym.eng.best_bid(), sym.eng.best_ask())
-        if top != sym.top:
-            sym.top = top
-            if md:
-                bt = self._book_ticker(sym, now_ms)
-                for cb in md:
-                    cb(bt)
-
-    def _book_ticker(self, sym: _Sym, now_ms: int) -> BookTickerEvent:
-        bid, ask = sym.top
-        bpx, bq = bid if bid is not None else (0, 0)
-        apx, aq = ask if ask is not None else (0, 0)
-        return BookTickerEvent(
-            sym.inst.symbol,
-            self.venue,
-            sym.update_id,
-            sym.px_text(bpx),
-            sym.qty_text(bq),
-            sym.px_text(apx),
-            sym.qty_text(aq),
-            now_ms,
-            now_ms,
-        )
-
-    def _emit_trades(self, sym: _Sym, fills: list[tuple[int, int, int, int]], now_ms: int) -> None:
-        # All fills of one engine call share one taker: consecutive ones at one price form one
-        # aggregate trade.
-        md = self._md
-        symbol = sym.inst.symbol
-        group: list[tuple[int, int, int, int]] = []
-        for fill in fills:
-            tid, px, q, mside = fill
-            is_buyer_maker = mside == 0
-            sym.trades.append((tid, px, q, px * q, now_ms, is_buyer_maker))
-            self._bar_add(sym, now_ms, px, q, not is_buyer_maker, tid)
-            if md:
-                te = TradeEvent(
-                    symbol,
-                    self.venue,
-                    tid,
-                    sym.px_text(px),
-                    sym.qty_text(q),
-                    now_ms,
-                    now_ms,
-                    is_buyer_maker,
-                )
-                for cb in md:
-                    cb(te)
-            if group and group[-1][1] != px:
-                self._emit_agg(sym, group, now_ms)
-                group = []
-            group.append(fill)
-        if group:
-            self._emit_agg(sym, group, now_ms)
-
-    def _emit_agg(self, sym: _Sym, group: list[tuple[int, int, int, int]], now_ms: int) -> None:
-        sym.agg_id += 1
-        qty = sum(g[2] for g in group)
-        ev = AggTradeEvent(
-            sym.inst.symbol,
-            self.venue,
-            sym.agg_id,
-            sym.px_text(group[0][1]),
-            sym.qty_text(qty),
-            group[0][0],
-            group[-1][0],
-            now_ms,
-            now_ms,
-            group[0][3] == 0,
-        )
-        sym.aggs.append(ev)
-        for cb in self._md:
-            cb(ev)
-
-    # ---- klines ---------------------------------------------------------------------------------
-
-    def _roll_bars(self, sym: _Sym, now_ms: int) -> None:
-        # Append empty bars (o=h=l=c=last close) up to the minute of now_ms.
-        minute = now_ms - now_ms % _MINUTE_MS
-        if not sym.bars:
-            return
-        while sym.bars[-1].open_ms < minute:
-            c = sym.bars[-1].c
-            sym.bars.append(_Bar(sym.bars[-1].open_ms + _MINUTE_MS, c, c, c, c))
-
-    def _bar_add(
-        self, sym: _Sym, now_ms: int, px: int, q: int, is_taker_buy: bool, tid: int
-    ) -> None:
-        if not sym.bars:
-            sym.bars.append(_Bar(now_ms - now_ms % _MINUTE_MS, px, px, px, px))
-        self._roll_bars(sym, now_ms)
-        bar = sym.bars[-1]
-        if bar.n == 0:
-            bar.o = bar.h = bar.lo = px
-            bar.first_id = tid
-        bar.h = max(bar.h, px)
-        bar.lo = min(bar.lo, px)
-        bar.c = px
-        bar.v += q
-        bar.q += px * q
-        if is_taker_buy:
-            bar.tv += q
-            bar.tq += px * q
-        bar.n += 1
-        bar.last_id = tid
-
-    def _kline(
-        self, sym: _Sym, bar: _Bar, minutes: int, now_ms: int, is_closed: bool
-    ) -> KlineEvent:
-        interval = next(k for k, v in _INTERVAL_MIN.items() if v == minutes)
-        fq = sym.fmt.quote
-        return KlineEvent(
-            sym.inst.symbol,
-            self.venue,
-            interval,
-            now_ms,
-            bar.open_ms,
-            bar.open_ms + minutes * _MINUTE_MS - 1,
-            bar.first_id,
-            bar.last_id,
-            sym.px_text(bar.o),
-            sym.px_text(bar.c),
-            sym.px_text(bar.h),
-            sym.px_text(bar.lo),
-            sym.qty_text(bar.v),
-            fq(bar.q),
-            sym.qty_text(bar.tv),
-            fq(bar.tq),
-            bar.n,
-            is_closed,
-        )
 
     def tick_second(self, now_ms: int) -> None:
         """Emit the periodic market data: klines of every symbol and USD-M mark prices.
@@ -525,39 +250,7 @@ class SimExchange:
         also sends a `MarkPriceEvent` with mark = index = book mid (last trade if a side is
         empty) and funding rate 0.0001.
         """
-        md = self._md
-        for sym in self._syms.values():
-            self._roll_bars(sym, now_ms)
-            if sym.bars and md:
-                for bar in list(sym.bars)[-3:]:
-                    closed = bar.open_ms + _MINUTE_MS <= now_ms
-                    if closed and bar.open_ms <= sym.kline_sent:
-                        continue
-                    ev = self._kline(sym, bar, 1, now_ms, closed)
-                    if closed:
-                        sym.kline_sent = bar.open_ms
-                    for cb in md:
-                        cb(ev)
-            if self.venue == "usdm" and md:
-                mark = sym.px_text(self._mark_px(sym))
-                mp = MarkPriceEvent(
-                    sym.inst.symbol,
-                    now_ms,
-                    mark,
-                    mark,
-                    mark,
-                    "0.00010000",
-                    now_ms - now_ms % _FUNDING_MS + _FUNDING_MS,
-                )
-                for cb in md:
-                    cb(mp)
-
-    def _mark_px(self, sym: _Sym) -> int:
-        bid, ask = sym.eng.best_bid(), sym.eng.best_ask()
-        if bid is not None and ask is not None:
-            # mid rounded down to the price text's grid so it formats exactly
-            return int((bid[0] + ask[0]) // 2)
-        return sym.trades[-1][1] if sym.trades else 0
+        self._feed.tick_second(now_ms)
 
     # ---- participants ---------------------------------------------------------------------------
 
@@ -612,16 +305,14 @@ class SimExchange:
 
     # ---- user orders: settlement and events -----------------------------------------------------
 
-    def _on_new(self, sym: _Sym, o: SimOrder, now_ms: int) -> None:
+    def _on_new(self, sym: Sym, o: SimOrder, now_ms: int) -> None:
         o.is_working = o.type != "MARKET"
         if self.venue == "spot":
             self._emit_user(o.account, execution_report(o, sym.fmt, "NEW", now_ms))
         else:
             self._emit_user(o.account, order_trade_update(o, sym.fmt, "NEW", now_ms, None, 0))
 
-    def _on_fill(
-        self, sym: _Sym, o: SimOrder, px: int, q: int, is_maker: bool, now_ms: int
-    ) -> None:
+    def _on_fill(self, sym: Sym, o: SimOrder, px: int, q: int, is_maker: bool, now_ms: int) -> None:
         inst = sym.inst
         nd = inst.notional_dp
         notional = px * q  # raw at notional dp
@@ -670,10 +361,11 @@ class SimExchange:
             self._emit_user(o.account, execution_report(o, sym.fmt, "TRADE", now_ms, fill))
             return
         fut = self._fut[o.account]
-        pos = fut.position(inst.symbol)
-        pnl = pos.apply_fill(o.side == "BUY", px, q) * 10 ** (MONEY_DP - nd)
-        fee = to_scale(notional, nd, MONEY_DP) * ppm // _PPM
-        pos.update_ms = now_ms
+        pos = fut.position(inst)
+        side = OrdSide.BUY if o.side == "BUY" else OrdSide.SELL
+        pnl = to_money(pos.apply_fill(side, Px(px), Qty(q)), nd)
+        fee = to_money(notional, nd) * ppm // _PPM
+        fut.position_ms[inst.symbol] = now_ms
         fut.wallet += pnl - fee
         fut.update_ms = now_ms
         self._touched.setdefault(o.account, set()).add(inst.symbol)
@@ -681,7 +373,7 @@ class SimExchange:
         self._emit_user(o.account, order_trade_update(o, sym.fmt, "TRADE", now_ms, fill, 0))
 
     def _on_close(
-        self, sym: _Sym, o: SimOrder, kind: int, reason: int, now_ms: int, cancel_cid: str | None
+        self, sym: Sym, o: SimOrder, kind: int, reason: int, now_ms: int, cancel_cid: str | None
     ) -> None:
         o.update_ms = now_ms
         o.is_working = False
@@ -714,7 +406,7 @@ class SimExchange:
             er = 9
         self._emit_user(o.account, order_trade_update(o, sym.fmt, x, now_ms, None, er))
 
-    def _flush_user(self, sym: _Sym, now_ms: int) -> None:
+    def _flush_user(self, sym: Sym, now_ms: int) -> None:
         # Send the order events of this call, then one balance/position event per account.
         out = self._out_user
         touched = self._touched
@@ -738,45 +430,13 @@ class SimExchange:
                     )
                 )
             else:
-                out.append((account, self._account_update(account, sym, now_ms)))
+                out.append((account, self._views.account_update(account, sym, now_ms)))
         for cb in self._user:
             for account, event in out:
                 cb(account, event)
 
-    def _account_update(self, account: int, sym: _Sym, now_ms: int) -> dict[str, Any]:
-        fut = self._fut[account]
-        wb = sym.fmt.money(fut.wallet)
-        pos = fut.position(sym.inst.symbol)
-        return {
-            "e": "ACCOUNT_UPDATE",
-            "E": now_ms,
-            "T": now_ms,
-            "a": {
-                "m": "ORDER",
-                "B": [{"a": "USDT", "wb": wb, "cw": wb, "bc": "0"}],
-                "P": [
-                    {
-                        "s": sym.inst.symbol,
-                        "pa": sym.fmt.qty(pos.qty),
-                        "ep": dec_text(pos.entry_px(), sym.inst.price_dp, 8),
-                        "bep": dec_text(pos.entry_px(), sym.inst.price_dp, 8),
-                        "cr": sym.fmt.money(_money(sym, pos.realized)),
-                        "up": sym.fmt.money(_money(sym, pos.unrealized(self._mark_px(sym)))),
-                        "mt": "cross",
-                        "iw": "0",
-                        "ps": "BOTH",
-                    }
-                ],
-            },
-        }
-
     # ---- signed REST-shaped calls ---------------------------------------------------------------
-
-    def _check_account(self, account_id: int) -> None:
-        if account_id not in (self._spot if self.venue == "spot" else self._fut):
-            raise BinanceApiError(-2015)
-
-    def _walk(self, sym: _Sym, side: str, qty: int, quote: int) -> tuple[int, int]:
+    def _walk(self, sym: Sym, side: str, qty: int, quote: int) -> tuple[int, int]:
         # Walk the opposite side like a market order: for `qty` return (qty, cost); for a
         # quote budget return the largest qty on the step it buys or sells and its cost.
         levels = sym.eng.depth(OrdSide.SELL if side == "BUY" else OrdSide.BUY, 1 << 30)
@@ -804,20 +464,20 @@ class SimExchange:
             -1013 (spot) or -4xxx (USD-M) filter failures, -2010 insufficient balance,
             duplicate client order id, or a LIMIT_MAKER that would take.
         """
-        self._check_account(account_id)
-        sym = self._sym(params)
-        req = parse_new_order(self.venue, sym.inst, sym.fmt.pad, params, self._ref_px(sym))
+        self._views.check_account(account_id)
+        sym = self._feed.sym(params)
+        req = parse_new_order(self.venue, sym.inst, sym.fmt.pad, params, self._feed.ref_px(sym))
         now_ms = self._clock_ms()
         cid = req.client_id if req.client_id is not None else self._new_cid()
         if (account_id, cid) in sym.open_cids:
-            raise api_error(-2010, MSG_DUPLICATE)
+            raise BinanceApiError(-2010, MSG_DUPLICATE_ORDER)
         side = OrdSide.BUY if req.side == "BUY" else OrdSide.SELL
         if req.type == "LIMIT_MAKER":
             best = sym.eng.best_ask() if side == OrdSide.BUY else sym.eng.best_bid()
             if best is not None and (
                 req.px >= best[0] if side == OrdSide.BUY else req.px <= best[0]
             ):
-                raise api_error(-2010, MSG_WOULD_TAKE)
+                raise BinanceApiError(-2010, MSG_WOULD_TAKE)
         qty = req.qty
         lock = 0
         if self.venue == "spot":
@@ -828,13 +488,13 @@ class SimExchange:
                 if req.quote_qty:
                     qty, _ = self._walk(sym, req.side, 0, req.quote_qty * 10**inst.qty_dp)
                     if qty == 0:
-                        raise api_error(-1013, "Filter failure: LOT_SIZE")
+                        raise BinanceApiError(-1013, "Filter failure: LOT_SIZE")
                 if req.side == "BUY":
                     _, cost = self._walk(sym, req.side, qty, 0)
                     if to_scale(cost, nd, BAL_DP, round_up=True) > acct.free.get(inst.quote, 0):
-                        raise api_error(-2010, MSG_INSUFFICIENT)
+                        raise BinanceApiError(-2010, MSG_INSUFFICIENT_BALANCE)
                 elif to_scale(qty, inst.qty_dp, BAL_DP) > acct.free.get(inst.base, 0):
-                    raise api_error(-2010, MSG_INSUFFICIENT)
+                    raise BinanceApiError(-2010, MSG_INSUFFICIENT_BALANCE)
             else:
                 asset = inst.quote if req.side == "BUY" else inst.base
                 lock = (
@@ -843,7 +503,7 @@ class SimExchange:
                     else to_scale(qty, inst.qty_dp, BAL_DP)
                 )
                 if not acct.lock(asset, lock):
-                    raise api_error(-2010, MSG_INSUFFICIENT)
+                    raise BinanceApiError(-2010, MSG_INSUFFICIENT_BALANCE)
                 acct.update_ms = now_ms
                 self._touched.setdefault(account_id, set()).add(asset)
         tif = Tif[req.tif]
@@ -908,7 +568,7 @@ class SimExchange:
             body["fills"] = list(o.fills)
         return body
 
-    def _find(self, account_id: int, sym: _Sym, params: Mapping[str, str]) -> SimOrder | None:
+    def _find(self, account_id: int, sym: Sym, params: Mapping[str, str]) -> SimOrder | None:
         # The account's order by orderId or origClientOrderId (-1102 when neither is sent).
         oid = parse_int_param(params, "orderId", None)
         if oid is not None:
@@ -916,7 +576,7 @@ class SimExchange:
             return o if o is not None and o.account == account_id else None
         cid = params.get("origClientOrderId")
         if not cid:
-            raise api_error(
+            raise BinanceApiError(
                 -1102,
                 "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
             )
@@ -926,10 +586,10 @@ class SimExchange:
         found = [o for o in sym.orders.values() if o.account == account_id and o.client_id == cid]
         return found[-1] if found else None
 
-    def _order_json(self, sym: _Sym, o: SimOrder) -> dict[str, Any]:
+    def _order_json(self, sym: Sym, o: SimOrder) -> dict[str, Any]:
         return o.spot_json(sym.fmt) if self.venue == "spot" else o.usdm_json(sym.fmt, True)
 
-    def _cancel_json(self, sym: _Sym, o: SimOrder, cancel_cid: str, now_ms: int) -> dict[str, Any]:
+    def _cancel_json(self, sym: Sym, o: SimOrder, cancel_cid: str, now_ms: int) -> dict[str, Any]:
         if self.venue == "usdm":
             return o.usdm_json(sym.fmt, False)
         body = o.spot_result(sym.fmt, now_ms)
@@ -937,7 +597,7 @@ class SimExchange:
         body["clientOrderId"] = cancel_cid
         return {"symbol": o.symbol, "origClientOrderId": o.client_id, **body}
 
-    def _cancel(self, sym: _Sym, o: SimOrder, cancel_cid: str, now_ms: int) -> None:
+    def _cancel(self, sym: Sym, o: SimOrder, cancel_cid: str, now_ms: int) -> None:
         sym.eng.cancel(o.order_id, now_ms * 1_000_000)
         self._absorb(sym, 0, 0, now_ms, {o.order_id: cancel_cid})
 
@@ -950,11 +610,11 @@ class SimExchange:
             -1102 without an id, -1121 unknown symbol, -2011 "Unknown order sent." when the
             order is not the account's or no longer open.
         """
-        self._check_account(account_id)
-        sym = self._sym(params)
+        self._views.check_account(account_id)
+        sym = self._feed.sym(params)
         o = self._find(account_id, sym, params)
         if o is None or not o.is_open:
-            raise api_error(-2011, MSG_UNKNOWN_ORDER)
+            raise BinanceApiError(-2011, MSG_CANCEL_UNKNOWN_ORDER)
         now_ms = self._clock_ms()
         cancel_cid = params.get("newClientOrderId") or self._new_cid()
         self._cancel(sym, o, cancel_cid, now_ms)
@@ -962,8 +622,8 @@ class SimExchange:
 
     def get_order(self, account_id: int, params: Mapping[str, str]) -> dict[str, Any]:
         """Return one of the account's orders (-2013 "Order does not exist." if unknown)."""
-        self._check_account(account_id)
-        sym = self._sym(params)
+        self._views.check_account(account_id)
+        sym = self._feed.sym(params)
         o = self._find(account_id, sym, params)
         if o is None:
             raise BinanceApiError(-2013)
@@ -971,8 +631,8 @@ class SimExchange:
 
     def open_orders(self, account_id: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """Return the account's open orders, of one symbol or of all, by order id."""
-        self._check_account(account_id)
-        syms = [self._sym(params)] if params.get("symbol") else list(self._syms.values())
+        self._views.check_account(account_id)
+        syms = [self._feed.sym(params)] if params.get("symbol") else list(self._syms.values())
         return [
             self._order_json(s, o)
             for s in syms
@@ -983,8 +643,8 @@ class SimExchange:
     def all_orders(self, account_id: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """Return the account's orders of a symbol (``orderId`` >=, time range, ``limit``
         default 500, max 1000), oldest first."""
-        self._check_account(account_id)
-        sym = self._sym(params)
+        self._views.check_account(account_id)
+        sym = self._feed.sym(params)
         from_id = parse_int_param(params, "orderId", 0) or 0
         start = parse_int_param(params, "startTime", 0) or 0
         end = parse_int_param(params, "endTime", None)
@@ -1005,12 +665,12 @@ class SimExchange:
         Spot returns the canceled orders (-2011 when there are none); USD-M returns
         ``{"code": 200, "msg": "The operation of cancel all open order is done."}``.
         """
-        self._check_account(account_id)
-        sym = self._sym(params)
+        self._views.check_account(account_id)
+        sym = self._feed.sym(params)
         now_ms = self._clock_ms()
         todo = [o for o in sym.orders.values() if o.account == account_id and o.is_open]
         if self.venue == "spot" and not todo:
-            raise api_error(-2011, MSG_UNKNOWN_ORDER)
+            raise BinanceApiError(-2011, MSG_CANCEL_UNKNOWN_ORDER)
         out = []
         for o in todo:
             cancel_cid = self._new_cid()
@@ -1020,252 +680,35 @@ class SimExchange:
             return {"code": 200, "msg": "The operation of cancel all open order is done."}
         return out
 
+    # ---- account views --------------------------------------------------------------------------
+
     def account(self, account_id: int) -> dict[str, Any]:
         """Return the spot ``GET /api/v3/account`` body."""
-        self._check_account(account_id)
-        acct = self._spot[account_id]
-        rate = dec_text(FEES_PPM["spot"][1], 6, 8)
-        return {
-            "makerCommission": 10,
-            "takerCommission": 10,
-            "buyerCommission": 0,
-            "sellerCommission": 0,
-            "commissionRates": {
-                "maker": rate,
-                "taker": rate,
-                "buyer": dec_text(0, 0, 8),
-                "seller": dec_text(0, 0, 8),
-            },
-            "canTrade": True,
-            "canWithdraw": True,
-            "canDeposit": True,
-            "brokered": False,
-            "requireSelfTradePrevention": False,
-            "preventSor": False,
-            "updateTime": acct.update_ms,
-            "accountType": "SPOT",
-            "balances": [acct.row(a) for a in sorted(acct.free)],
-            "permissions": ["SPOT"],
-            "uid": account_id,
-        }
-
-    def _unrealized(self, fut: FuturesAccount) -> int:
-        return sum(
-            _money(self._syms[s], p.unrealized(self._mark_px(self._syms[s])))
-            for s, p in fut.positions.items()
-            if p.qty
-        )
+        return self._views.account(account_id)
 
     def futures_balance(self, account_id: int) -> list[dict[str, Any]]:
         """Return the USD-M ``GET /fapi/v2/balance`` body (the USDT row)."""
-        self._check_account(account_id)
-        fut = self._fut[account_id]
-        fmt = next(iter(self._syms.values())).fmt
-        wb = fmt.money(fut.wallet)
-        return [
-            {
-                "accountAlias": "SgsR",
-                "asset": "USDT",
-                "balance": wb,
-                "crossWalletBalance": wb,
-                "crossUnPnl": fmt.money(self._unrealized(fut)),
-                "availableBalance": fmt.money(fut.wallet + self._unrealized(fut)),
-                "maxWithdrawAmount": wb,
-                "marginAvailable": True,
-                "updateTime": fut.update_ms,
-            }
-        ]
+        return self._views.futures_balance(account_id)
 
     def position_risk(self, account_id: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """Return the USD-M ``GET /fapi/v2/positionRisk`` rows (one-way, cross, 20x)."""
-        self._check_account(account_id)
-        fut = self._fut[account_id]
-        syms = [self._sym(params)] if params.get("symbol") else list(self._syms.values())
-        out = []
-        for sym in syms:
-            pos = fut.position(sym.inst.symbol)
-            mark = self._mark_px(sym)
-            ep = dec_text(pos.entry_px(), sym.inst.price_dp, 8)
-            out.append(
-                {
-                    "symbol": sym.inst.symbol,
-                    "positionAmt": sym.fmt.qty(pos.qty),
-                    "entryPrice": ep,
-                    "breakEvenPrice": ep,
-                    "markPrice": dec_text(mark, sym.inst.price_dp, 8),
-                    "unRealizedProfit": sym.fmt.money(_money(sym, pos.unrealized(mark))),
-                    "liquidationPrice": "0",
-                    "leverage": "20",
-                    "maxNotionalValue": "250000",
-                    "marginType": "cross",
-                    "isolatedMargin": "0.00000000",
-                    "isAutoAddMargin": "false",
-                    "positionSide": "BOTH",
-                    "notional": sym.fmt.money(_money(sym, mark * pos.qty)),
-                    "isolatedWallet": "0",
-                    "updateTime": pos.update_ms,
-                }
-            )
-        return out
+        return self._views.position_risk(account_id, params)
 
     def futures_account(self, account_id: int) -> dict[str, Any]:
         """Return a USD-M ``GET /fapi/v2/account`` body (no margin model: margins are 0)."""
-        self._check_account(account_id)
-        fut = self._fut[account_id]
-        fmt = next(iter(self._syms.values())).fmt
-        wb = fmt.money(fut.wallet)
-        up = fmt.money(self._unrealized(fut))
-        avail = fmt.money(fut.wallet + self._unrealized(fut))
-        zero = fmt.money(0)
-        return {
-            "feeTier": 0,
-            "canTrade": True,
-            "canDeposit": True,
-            "canWithdraw": True,
-            "updateTime": fut.update_ms,
-            "multiAssetsMargin": False,
-            "totalInitialMargin": zero,
-            "totalMaintMargin": zero,
-            "totalWalletBalance": wb,
-            "totalUnrealizedProfit": up,
-            "totalMarginBalance": avail,
-            "totalPositionInitialMargin": zero,
-            "totalOpenOrderInitialMargin": zero,
-            "totalCrossWalletBalance": wb,
-            "totalCrossUnPnl": up,
-            "availableBalance": avail,
-            "maxWithdrawAmount": wb,
-            "assets": [
-                {
-                    "asset": "USDT",
-                    "walletBalance": wb,
-                    "unrealizedProfit": up,
-                    "marginBalance": avail,
-                    "maintMargin": zero,
-                    "initialMargin": zero,
-                    "positionInitialMargin": zero,
-                    "openOrderInitialMargin": zero,
-                    "crossWalletBalance": wb,
-                    "crossUnPnl": up,
-                    "availableBalance": avail,
-                    "maxWithdrawAmount": wb,
-                    "marginAvailable": True,
-                    "updateTime": fut.update_ms,
-                }
-            ],
-            "positions": [
-                {
-                    "symbol": r["symbol"],
-                    "initialMargin": zero,
-                    "maintMargin": zero,
-                    "unrealizedProfit": r["unRealizedProfit"],
-                    "positionInitialMargin": zero,
-                    "openOrderInitialMargin": zero,
-                    "leverage": "20",
-                    "isolated": False,
-                    "entryPrice": r["entryPrice"],
-                    "maxNotional": "250000",
-                    "positionSide": "BOTH",
-                    "positionAmt": r["positionAmt"],
-                    "notional": r["notional"],
-                    "isolatedWallet": "0",
-                    "updateTime": r["updateTime"],
-                }
-                for r in self.position_risk(account_id, {})
-            ],
-        }
-
-    def _is_active(self, account_id: int, sym: _Sym) -> bool:
-        # V3 account endpoints list a symbol only with a position or an open order.
-        if self._fut[account_id].position(sym.inst.symbol).qty:
-            return True
-        return any(o.account == account_id and o.is_open for o in sym.orders.values())
+        return self._views.futures_account(account_id)
 
     def position_risk_v3(self, account_id: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
-        """Return the USD-M ``GET /fapi/v3/positionRisk`` rows: only symbols with a position
-        or open orders (Binance's V3 rule), no leverage fields."""
-        self._check_account(account_id)
-        syms = [self._sym(params)] if params.get("symbol") else list(self._syms.values())
-        zero = next(iter(self._syms.values())).fmt.money(0)
-        out = []
-        for sym in syms:
-            if not self._is_active(account_id, sym):
-                continue
-            (r,) = self.position_risk(account_id, {"symbol": sym.inst.symbol})
-            out.append(
-                {
-                    "symbol": r["symbol"],
-                    "positionSide": "BOTH",
-                    "positionAmt": r["positionAmt"],
-                    "entryPrice": r["entryPrice"],
-                    "breakEvenPrice": r["breakEvenPrice"],
-                    "markPrice": r["markPrice"],
-                    "unRealizedProfit": r["unRealizedProfit"],
-                    "liquidationPrice": "0",
-                    "isolatedMargin": zero,
-                    "notional": r["notional"],
-                    "marginAsset": sym.inst.quote,
-                    "isolatedWallet": "0",
-                    "initialMargin": zero,
-                    "maintMargin": zero,
-                    "positionInitialMargin": zero,
-                    "openOrderInitialMargin": zero,
-                    "adl": 0,
-                    "bidNotional": "0",
-                    "askNotional": "0",
-                    "updateTime": r["updateTime"],
-                }
-            )
-        return out
+        """Return the USD-M ``GET /fapi/v3/positionRisk`` rows (active symbols only)."""
+        return self._views.position_risk_v3(account_id, params)
 
     def futures_account_v3(self, account_id: int) -> dict[str, Any]:
-        """Return a USD-M ``GET /fapi/v3/account`` body: V2's totals and assets without the
-        account flags, positions only for symbols with a position or open orders."""
-        v2 = self.futures_account(account_id)
-        for flag in ("feeTier", "canTrade", "canDeposit", "canWithdraw", "updateTime"):
-            del v2[flag]
-        del v2["multiAssetsMargin"]
-        for asset in v2["assets"]:
-            del asset["marginAvailable"]
-        active = {s for s, sym in self._syms.items() if self._is_active(account_id, sym)}
-        v2["positions"] = [
-            {
-                "symbol": p["symbol"],
-                "positionSide": "BOTH",
-                "positionAmt": p["positionAmt"],
-                "unrealizedProfit": p["unrealizedProfit"],
-                "isolatedMargin": v2["totalInitialMargin"],  # no margin model: zero
-                "notional": p["notional"],
-                "isolatedWallet": "0",
-                "initialMargin": p["initialMargin"],
-                "maintMargin": p["maintMargin"],
-                "updateTime": p["updateTime"],
-            }
-            for p in v2["positions"]
-            if p["symbol"] in active
-        ]
-        return v2
+        """Return a USD-M ``GET /fapi/v3/account`` body (active symbols only)."""
+        return self._views.futures_account_v3(account_id)
 
     def leverage_bracket(self, account_id: int, params: Mapping[str, str]) -> Any:
-        """Return USD-M ``GET /fapi/v1/leverageBracket``: one bracket per symbol matching the
-        fixed 20x, 250 000 notional cap and 2.5 % maintenance that positionRisk and
-        exchangeInfo state; an object for one ``symbol``, else a list."""
-        self._check_account(account_id)
-
-        def row(sym: _Sym) -> dict[str, Any]:
-            bracket = {
-                "bracket": 1,
-                "initialLeverage": 20,
-                "notionalCap": 250000,
-                "notionalFloor": 0,
-                "maintMarginRatio": 0.025,
-                "cum": 0.0,
-            }
-            return {"symbol": sym.inst.symbol, "notionalCoef": 1.0, "brackets": [bracket]}
-
-        if params.get("symbol"):
-            return row(self._sym(params))
-        return [row(s) for s in self._syms.values()]
+        """Return USD-M ``GET /fapi/v1/leverageBracket`` (object for one symbol, else list)."""
+        return self._views.leverage_bracket(account_id, params)
 
     # ---- public REST-shaped calls ---------------------------------------------------------------
 
@@ -1274,181 +717,29 @@ class SimExchange:
         return exchange_info(self.venue, self._instruments, self._clock_ms())
 
     def depth(self, params: Mapping[str, str]) -> dict[str, Any]:
-        """Return the REST depth snapshot (spot limit default 100, max 5000; USD-M limit
-        default 500, snapped up to 5/10/20/50/100/500/1000)."""
-        sym = self._sym(params)
-        if self.venue == "spot":
-            limit = min(parse_int_param(params, "limit", 100) or 100, 5000)
-        else:
-            want = parse_int_param(params, "limit", 500) or 500
-            limit = next((n for n in _USDM_DEPTH_LIMITS if n >= want), 1000)
-        bids = [[sym.px_text(p), sym.qty_text(q)] for p, q in sym.eng.depth(OrdSide.BUY, limit)]
-        asks = [[sym.px_text(p), sym.qty_text(q)] for p, q in sym.eng.depth(OrdSide.SELL, limit)]
-        if self.venue == "spot":
-            return {"lastUpdateId": sym.update_id, "bids": bids, "asks": asks}
-        now_ms = self._clock_ms()
-        return {"lastUpdateId": sym.update_id, "E": now_ms, "T": now_ms, "bids": bids, "asks": asks}
-
-    def _limit(self, params: Mapping[str, str], default: int, most: int) -> int:
-        limit = parse_int_param(params, "limit", default) or default
-        if limit > most:
-            raise api_error(
-                -1100, f"Illegal characters found in parameter 'limit'; legal range is '1-{most}'."
-            )
-        return limit
+        """Return the REST depth snapshot (see `SimFeed.depth`)."""
+        return self._feed.depth(params)
 
     def trades(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """Return recent trades (``limit`` default 500, max 1000), oldest first."""
-        sym = self._sym(params)
-        limit = self._limit(params, 500, 1000)
-        out = []
-        for tid, px, q, quote, ms, ibm in list(sym.trades)[-limit:]:
-            row: dict[str, Any] = {
-                "id": tid,
-                "price": sym.px_text(px),
-                "qty": sym.qty_text(q),
-                "quoteQty": sym.fmt.quote(quote),
-                "time": ms,
-                "isBuyerMaker": ibm,
-            }
-            if self.venue == "spot":
-                row["isBestMatch"] = True
-            out.append(row)
-        return out
+        return self._feed.trades(params)
 
     def agg_trades(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
-        """Return aggregate trades: ``fromId``, or ``startTime``/``endTime``, else the most
-        recent; ``limit`` default 500, max 1000."""
-        sym = self._sym(params)
-        limit = self._limit(params, 500, 1000)
-        from_id = parse_int_param(params, "fromId", None)
-        start = parse_int_param(params, "startTime", None)
-        end = parse_int_param(params, "endTime", None)
-        rows = list(sym.aggs)
-        if from_id is not None:
-            rows = [a for a in rows if a.agg_id >= from_id][:limit]
-        elif start is not None or end is not None:
-            rows = [
-                a
-                for a in rows
-                if (start is None or a.trade_ms >= start) and (end is None or a.trade_ms <= end)
-            ][:limit]
-        else:
-            rows = rows[-limit:]
-        return [a.rest() for a in rows]
+        """Return aggregate trades (see `SimFeed.agg_trades`)."""
+        return self._feed.agg_trades(params)
 
     def klines(self, params: Mapping[str, str]) -> list[list[Any]]:
-        """Return klines built from this run's trades (intervals 1m..1d from 1m bars;
-        ``limit`` default 500, max 1000 spot / 1500 USD-M; ``startTime``/``endTime``)."""
-        sym = self._sym(params)
-        interval = mandatory(params, "interval")
-        minutes = _INTERVAL_MIN.get(interval)
-        if minutes is None:
-            raise api_error(
-                -1100,
-                "Illegal characters found in parameter 'interval'; legal "
-                f"range is '{', '.join(_INTERVAL_MIN)}'.",
-            )
-        limit = self._limit(params, 500, 1000 if self.venue == "spot" else 1500)
-        start = parse_int_param(params, "startTime", None)
-        end = parse_int_param(params, "endTime", None)
-        now_ms = self._clock_ms()
-        self._roll_bars(sym, now_ms)
-        span = minutes * _MINUTE_MS
-        merged: list[_Bar] = []
-        for bar in sym.bars:
-            open_ms = bar.open_ms - bar.open_ms % span
-            if merged and merged[-1].open_ms == open_ms:
-                m = merged[-1]
-                if bar.n:
-                    if m.n == 0:
-                        m.o = bar.o
-                        m.h, m.lo = bar.h, bar.lo
-                        m.first_id = bar.first_id
-                    m.h, m.lo = max(m.h, bar.h), min(m.lo, bar.lo)
-                    m.last_id = bar.last_id
-                m.c = bar.c
-                m.v += bar.v
-                m.q += bar.q
-                m.tv += bar.tv
-                m.tq += bar.tq
-                m.n += bar.n
-            else:
-                merged.append(
-                    _Bar(
-                        open_ms,
-                        bar.o,
-                        bar.h,
-                        bar.lo,
-                        bar.c,
-                        bar.v,
-                        bar.q,
-                        bar.tv,
-                        bar.tq,
-                        bar.n,
-                        bar.first_id,
-                        bar.last_id,
-                    )
-                )
-        rows = [
-            b
-            for b in merged
-            if (start is None or b.open_ms >= start) and (end is None or b.open_ms <= end)
-        ]
-        rows = rows[:limit] if start is not None else rows[-limit:]
-        return [
-            self._kline(sym, b, minutes, now_ms, b.open_ms + span <= now_ms).rest() for b in rows
-        ]
-
-    def _ticker(self, sym: _Sym) -> dict[str, Any]:
-        bid, ask = sym.eng.best_bid(), sym.eng.best_ask()
-        bpx, bq = bid if bid is not None else (0, 0)
-        apx, aq = ask if ask is not None else (0, 0)
-        row: dict[str, Any] = {
-            "symbol": sym.inst.symbol,
-            "bidPrice": sym.px_text(bpx),
-            "bidQty": sym.qty_text(bq),
-            "askPrice": sym.px_text(apx),
-            "askQty": sym.qty_text(aq),
-        }
-        if self.venue == "usdm":
-            row = {"lastUpdateId": sym.update_id, **row, "time": self._clock_ms()}
-        return row
+        """Return klines built from this run's trades (see `SimFeed.klines`)."""
+        return self._feed.klines(params)
 
     def book_ticker(self, params: Mapping[str, str]) -> Any:
         """Return ``ticker/bookTicker`` of one symbol (dict) or of all (list)."""
-        if params.get("symbol"):
-            return self._ticker(self._sym(params))
-        return [self._ticker(s) for s in self._syms.values()]
-
-    def _price(self, sym: _Sym) -> dict[str, Any]:
-        row: dict[str, Any] = {"symbol": sym.inst.symbol, "price": sym.px_text(self._ref_px(sym))}
-        if self.venue == "usdm":
-            row["time"] = self._clock_ms()
-        return row
+        return self._feed.book_ticker(params)
 
     def ticker_price(self, params: Mapping[str, str]) -> Any:
         """Return ``ticker/price`` (last trade, else mid) of one symbol or of all."""
-        if params.get("symbol"):
-            return self._price(self._sym(params))
-        return [self._price(s) for s in self._syms.values()]
-
-    def _premium(self, sym: _Sym) -> dict[str, Any]:
-        now_ms = self._clock_ms()
-        mark = sym.px_text(self._mark_px(sym))
-        return {
-            "symbol": sym.inst.symbol,
-            "markPrice": mark,
-            "indexPrice": mark,
-            "estimatedSettlePrice": mark,
-            "lastFundingRate": "0.00010000",
-            "interestRate": "0.00010000",
-            "nextFundingTime": now_ms - now_ms % _FUNDING_MS + _FUNDING_MS,
-            "time": now_ms,
-        }
+        return self._feed.ticker_price(params)
 
     def premium_index(self, params: Mapping[str, str]) -> Any:
         """Return USD-M ``premiumIndex`` (mark = index = mid) of one symbol or of all."""
-        if params.get("symbol"):
-            return self._premium(self._sym(params))
-        return [self._premium(s) for s in self._syms.values()]
+        return self._feed.premium_index(params)

@@ -17,7 +17,6 @@ from veloz.model.instrument import Instrument
 from veloz.sim.accounts import BAL_DP
 from veloz.sim.accounts import MONEY_DP
 from veloz.sim.accounts import dec_text
-from veloz.sim.errors import ERRORS
 from veloz.sim.errors import MSG_MANDATORY_PARAM
 from veloz.sim.errors import BinanceApiError
 from veloz.sim.instruments import Padding
@@ -27,7 +26,6 @@ __all__ = [
     "Fmt",
     "OrderRequest",
     "SimOrder",
-    "api_error",
     "execution_report",
     "mandatory",
     "order_trade_update",
@@ -48,31 +46,12 @@ _USDM_TIFS = ("GTC", "IOC", "FOK", "GTX")
 _SPOT_STP = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 _RESP_TYPES = {"spot": ("ACK", "RESULT", "FULL"), "usdm": ("ACK", "RESULT")}
 
-MSG_INSUFFICIENT = "Account has insufficient balance for requested action."
-MSG_WOULD_TAKE = "Order would immediately match and take."
-MSG_DUPLICATE = "Duplicate order sent."
-MSG_UNKNOWN_ORDER = "Unknown order sent."
-
-
-def api_error(code: int, msg: str, http_status: int = 400) -> BinanceApiError:
-    """Return a `BinanceApiError` for `code`, also for codes missing from `ERRORS`.
-
-    The errors table lacks -1106/-1115/-1116/-1117 and the USD-M -4xxx codes; those are
-    built on the -1013 spec (HTTP 400) and carry the real code and message.
-    """
-    if code in ERRORS:
-        return BinanceApiError(code, msg, http_status=http_status)
-    err = BinanceApiError(-1013, msg, http_status=http_status)
-    err.code = code
-    err.args = (code, msg)
-    return err
-
 
 def mandatory(params: Mapping[str, str], name: str) -> str:
     """Return ``params[name]``, or raise -1102 naming it when missing or empty."""
     value = params.get(name)
     if value is None or value == "":
-        raise api_error(-1102, MSG_MANDATORY_PARAM % name)
+        raise BinanceApiError(-1102, MSG_MANDATORY_PARAM % name)
     return value
 
 
@@ -82,7 +61,7 @@ def parse_int_param(params: Mapping[str, str], name: str, default: int | None) -
     if value is None or value == "":
         return default
     if not value.isdigit() or len(value) > 19:
-        raise api_error(
+        raise BinanceApiError(
             -1100,
             f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
         )
@@ -165,15 +144,15 @@ def _num(params: Mapping[str, str], name: str, dp: int, max_digits: int, venue: 
         return None
     m = _NUM_RE.match(text)
     if m is None:
-        raise api_error(
+        raise BinanceApiError(
             -1100,
             f"Illegal characters found in parameter '{name}'; legal range is '{_NUM_RANGE}'.",
         )
     frac = (m.group(2) or ".")[1:].rstrip("0")
     if len(frac) > max_digits:
         if venue == "spot":
-            raise api_error(-1111, f"Parameter '{name}' has too much precision.")
-        raise api_error(-1111, "Precision is over the maximum defined for this asset.")
+            raise BinanceApiError(-1111, f"Parameter '{name}' has too much precision.")
+        raise BinanceApiError(-1111, "Precision is over the maximum defined for this asset.")
     if len(frac) > dp:
         return OFF_GRID
     try:
@@ -185,7 +164,7 @@ def _num(params: Mapping[str, str], name: str, dp: int, max_digits: int, venue: 
 def _spot_filters(inst: Instrument, req_type: str, px: int, qty: int, ref_px: int) -> None:
     # PRICE_FILTER, LOT_SIZE, MARKET_LOT_SIZE and NOTIONAL, in Binance's order.
     def fail(name: str) -> BinanceApiError:
-        return api_error(-1013, f"Filter failure: {name}")
+        return BinanceApiError(-1013, f"Filter failure: {name}")
 
     if req_type != "MARKET" and (
         px <= 0
@@ -209,27 +188,27 @@ def _spot_filters(inst: Instrument, req_type: str, px: int, qty: int, ref_px: in
 def _usdm_filters(inst: Instrument, req_type: str, px: int, qty: int, ref_px: int) -> None:
     if req_type != "MARKET":
         if px == OFF_GRID:
-            raise api_error(-4014, "Price not increased by tick size.")
+            raise BinanceApiError(-4014)
         if px == TOO_BIG or (inst.max_px_raw and px > inst.max_px_raw):
-            raise api_error(-4016, "Price greater than max price.")
+            raise BinanceApiError(-4002)  # -4016 is the mark-price cap, not PRICE_FILTER
         if px <= 0 or px < inst.min_px_raw:
-            raise api_error(-4013, "Price less than min price.")
+            raise BinanceApiError(-4013)
         if (px - inst.min_px_raw) % inst.tick_raw:
-            raise api_error(-4014, "Price not increased by tick size.")
+            raise BinanceApiError(-4014)
     if qty == OFF_GRID:
-        raise api_error(-4023, "Quantity not increased by step size.")
+        raise BinanceApiError(-4023)
     if qty == TOO_BIG or (inst.max_qty_raw and qty > inst.max_qty_raw):
-        raise api_error(-4005, "Quantity greater than max quantity.")
+        raise BinanceApiError(-4005)
     if qty <= 0:
-        raise api_error(-4003, "Quantity less than or equal to zero.")
+        raise BinanceApiError(-4003)
     if qty < inst.min_qty_raw:
-        raise api_error(-4004, "Quantity less than min quantity.")
+        raise BinanceApiError(-4004)
     if (qty - inst.min_qty_raw) % inst.step_raw:
-        raise api_error(-4023, "Quantity not increased by step size.")
+        raise BinanceApiError(-4023)
     notional_px = px if req_type != "MARKET" else ref_px
     if notional_px > 0 and notional_px * qty < inst.min_notional_raw:
         limit = dec_text(inst.min_notional_raw, inst.notional_dp, 0)
-        raise api_error(
+        raise BinanceApiError(
             -4164,
             f"Order's notional must be no smaller than {limit} (unless you choose reduce only).",
         )
@@ -258,25 +237,25 @@ def parse_new_order(
     BinanceApiError
         -1102 missing parameter, -1117/-1116/-1115 bad side/type/timeInForce, -1106 a
         parameter sent that the type does not take, -1100 malformed value, -1111 too many
-        decimals, -1013 spot filter failure, USD-M -4003/-4004/-4005/-4013/-4014/-4016/
+        decimals, -1013 spot filter failure, USD-M -4002/-4003/-4004/-4005/-4013/-4014/
         -4023/-4164, -4061 hedge-mode position side.
     """
     side = mandatory(params, "side")
     if side not in _SIDES:
-        raise api_error(-1117, "Invalid side.")
+        raise BinanceApiError(-1117)
     req_type = mandatory(params, "type")
     if req_type not in (_SPOT_TYPES if venue == "spot" else _USDM_TYPES):
-        raise api_error(-1116, "Invalid orderType.")
+        raise BinanceApiError(-1116)
     tif_text = params.get("timeInForce") or None
     if tif_text is not None and tif_text not in (_SPOT_TIFS if venue == "spot" else _USDM_TIFS):
-        raise api_error(-1115, "Invalid timeInForce.")
+        raise BinanceApiError(-1115)
     if req_type == "LIMIT":
         tif = mandatory(params, "timeInForce")
         mandatory(params, "quantity")
         mandatory(params, "price")
     elif req_type == "LIMIT_MAKER":
         if tif_text is not None:
-            raise api_error(-1106, "Parameter 'timeInForce' sent when not required.")
+            raise BinanceApiError(-1106, "Parameter 'timeInForce' sent when not required.")
         tif = "GTC"
         mandatory(params, "quantity")
         mandatory(params, "price")
@@ -284,9 +263,9 @@ def parse_new_order(
         if venue == "spot":
             for extra in ("timeInForce", "price"):
                 if params.get(extra):
-                    raise api_error(-1106, f"Parameter '{extra}' sent when not required.")
+                    raise BinanceApiError(-1106, f"Parameter '{extra}' sent when not required.")
             if params.get("quantity") and params.get("quoteOrderQty"):
-                raise api_error(-1106, "Parameter 'quoteOrderQty' sent when not required.")
+                raise BinanceApiError(-1106, "Parameter 'quoteOrderQty' sent when not required.")
             if not params.get("quoteOrderQty"):
                 mandatory(params, "quantity")
         else:
@@ -302,7 +281,7 @@ def parse_new_order(
     if venue == "spot" and req_type == "MARKET" and params.get("quoteOrderQty"):
         quote_qty = _num(params, "quoteOrderQty", inst.price_dp, 8, venue) or 0
         if quote_qty <= 0:
-            raise api_error(-1013, "Filter failure: NOTIONAL")
+            raise BinanceApiError(-1013, "Filter failure: NOTIONAL")
     if venue == "spot":
         _spot_filters(inst, req_type, px, qty, ref_px)
     else:
@@ -310,7 +289,7 @@ def parse_new_order(
     cid = params.get("newClientOrderId") or None
     cid_re = _SPOT_CID_RE if venue == "spot" else _USDM_CID_RE
     if cid is not None and not cid_re.match(cid):
-        raise api_error(
+        raise BinanceApiError(
             -1100,
             "Illegal characters found in parameter 'newClientOrderId'; "
             f"legal range is '{cid_re.pattern}'.",
@@ -318,14 +297,14 @@ def parse_new_order(
     default_resp = "ACK" if venue == "usdm" or req_type == "LIMIT_MAKER" else "FULL"
     resp_type = params.get("newOrderRespType") or default_resp
     if resp_type not in _RESP_TYPES[venue]:
-        raise api_error(
+        raise BinanceApiError(
             -1100,
             "Illegal characters found in parameter 'newOrderRespType'; legal range is "
             f"'{', '.join(_RESP_TYPES[venue])}'.",
         )
     stp = params.get("selfTradePreventionMode") or ("EXPIRE_MAKER" if venue == "spot" else "NONE")
     if stp not in _SPOT_STP:
-        raise api_error(
+        raise BinanceApiError(
             -1100,
             "Illegal characters found in parameter 'selfTradePreventionMode'; legal range is "
             f"'{', '.join(_SPOT_STP)}'.",
@@ -334,10 +313,10 @@ def parse_new_order(
     if venue == "usdm":
         ps = params.get("positionSide") or "BOTH"
         if ps != "BOTH":
-            raise api_error(-4061, "Order's position side does not match user's setting.")
+            raise BinanceApiError(-4061)
         ro = params.get("reduceOnly") or "false"
         if ro not in ("true", "false"):
-            raise api_error(-1100, "Illegal characters found in parameter 'reduceOnly'.")
+            raise BinanceApiError(-1100, "Illegal characters found in parameter 'reduceOnly'.")
         reduce_only = ro == "true"
     return OrderRequest(side, req_type, tif, stp, resp_type, px, qty, quote_qty, cid, reduce_only)
 

@@ -217,20 +217,6 @@ _WS_METHODS: dict[str, tuple[int, str, str | None]] = {
 }
 
 
-class _Reject(Exception):
-    """A Binance error whose code is not in `errors.ERRORS` yet (e.g. -1125, -2035)."""
-
-    def __init__(self, code: int, msg: str, http_status: int = 400) -> None:
-        super().__init__(code, msg)
-        self.code = code
-        self.msg = msg
-        self.http_status = http_status
-        self.headers: dict[str, str] = {}
-
-
-_NO_LISTEN_KEY = (-1125, "This listenKey does not exist.")
-
-
 @dataclass(slots=True)
 class _ListenKey:
     key: str
@@ -239,7 +225,7 @@ class _ListenKey:
     expires_ms: int
 
 
-def _error_response(err: BinanceApiError | _Reject, headers: Mapping[str, str]) -> web.Response:
+def _error_response(err: BinanceApiError, headers: Mapping[str, str]) -> web.Response:
     body = orjson.dumps({"code": err.code, "msg": err.msg})
     return web.Response(
         status=err.http_status,
@@ -431,7 +417,7 @@ class SimServer:
                 content_type="application/json",
                 charset="UTF-8",
             )
-        except (BinanceApiError, _Reject) as err:
+        except BinanceApiError as err:
             return _error_response(err, headers)
         except asyncio.CancelledError:
             raise
@@ -493,7 +479,7 @@ class SimServer:
             current.expires_ms = now + LISTEN_KEY_TTL_MS
             return {"listenKey": current.key}
         if current is None:
-            raise _Reject(*_NO_LISTEN_KEY)
+            raise BinanceApiError(-1125)
         if method == "PUT":
             current.expires_ms = now + LISTEN_KEY_TTL_MS
             return {"listenKey": current.key}
@@ -514,7 +500,7 @@ class SimServer:
     async def _private_handler(self, request: web.Request) -> web.StreamResponse:
         key = request.match_info.get("listen_key") or request.query.get("listenKey", "")
         if key not in self._listen_keys:
-            return _error_response(_Reject(*_NO_LISTEN_KEY), {})
+            return _error_response(BinanceApiError(-1125), {})
 
         def on_open(conn: WsConn) -> None:
             self._private.setdefault(key, set()).add(conn)
@@ -589,7 +575,7 @@ class SimServer:
                 result, order_headers = result
                 headers.update(order_headers)
             reply = {"id": req_id, "status": 200, "result": result}
-        except (BinanceApiError, _Reject) as err:
+        except BinanceApiError as err:
             headers.update(err.headers)
             error = {"code": err.code, "msg": err.msg}
             reply = {"id": req_id, "status": err.http_status, "error": error}
@@ -614,7 +600,7 @@ class SimServer:
         if method == "session.logon":
             api_key = verify_ws_params(self.keys, params, now, "read")
             if api_key.kind != "ED25519":
-                raise _Reject(-4056, "HMAC_SHA256 API key is not supported.")
+                raise BinanceApiError(-4056)
             session.api_key = api_key
             session.since_ms = now
             return {
@@ -637,7 +623,7 @@ class SimServer:
         account = self.accounts.get(api_key.key, 0)
         if call is None:  # userDataStream.subscribe[.signature]
             if account in session.subscriptions:
-                raise _Reject(-2035, "User Data Stream subscription already active.")
+                raise BinanceApiError(-2035)
             sub_id = session.next_sub_id
             session.next_sub_id += 1
             session.subscriptions[account] = sub_id

@@ -1,9 +1,12 @@
 """The simulator's Binance error table and error bodies."""
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
+import veloz.sim
 from veloz.errors import VelozError
 from veloz.sim.errors import ERRORS
 from veloz.sim.errors import MSG_IP_BANNED
@@ -34,6 +37,44 @@ def test_errors_table_required_codes_all_present() -> None:
     required = {-1000, -1002, -1003, -1013, -1015, -1021, -1022, -1100, -1101, -1102}
     required |= {-1111, -1121, -2010, -2011, -2013, -2014, -2015}
     assert required <= set(ERRORS)
+
+
+def _raised_codes() -> list[tuple[str, int, int | None]]:
+    # (file, line, code) of every BinanceApiError(...) call in veloz/sim; code None when the
+    # first argument is not a literal, which would hide a code from this check.
+    out: list[tuple[str, int, int | None]] = []
+    for path in sorted(Path(veloz.sim.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "BinanceApiError"
+            ):
+                continue
+            arg = node.args[0] if node.args else None
+            code = None
+            if (
+                isinstance(arg, ast.UnaryOp)
+                and isinstance(arg.op, ast.USub)
+                and isinstance(arg.operand, ast.Constant)
+                and isinstance(arg.operand.value, int)
+            ):
+                code = -arg.operand.value
+            out.append((path.name, node.lineno, code))
+    return out
+
+
+def test_errors_every_code_raised_in_sim_is_a_literal_in_the_table() -> None:
+    raised = _raised_codes()
+    assert len(raised) > 50  # the scan found the call sites
+    assert [(f, line) for f, line, code in raised if code is None] == []
+    assert sorted({c for _, _, c in raised if c not in ERRORS}) == []
+
+
+def test_errors_order_and_stream_codes_answer_http_400() -> None:
+    codes = {-1106, -1115, -1116, -1117, -1125, -2035, -4003, -4004, -4005, -4013, -4014}
+    codes |= {-4002, -4016, -4023, -4056, -4061, -4164}
+    assert {c: ERRORS[c].http_status for c in codes} == dict.fromkeys(codes, 400)
 
 
 def test_error_body_default_message_is_compact_binance_json() -> None:

@@ -156,6 +156,21 @@ def test_usdm_flip_opens_remainder_at_fill_price(env: Env) -> None:
     assert (pos["positionAmt"], pos["entryPrice"]) == ("-0.020", "59000.00000000")
 
 
+def test_usdm_position_rounds_entry_half_even_and_partial_reduce_pnl_down(env: Env) -> None:
+    # veloz._core.position rules: entry |cost| / |qty| half-even; a partial reduce removes the
+    # ceiling of the proportional cost, so its realized PnL is floored.
+    env.rest(OrdSide.SELL, "60000.1", "0.005")
+    env.rest(OrdSide.SELL, "60000.2", "0.005")
+    env.order(side="BUY", type="MARKET", quantity="0.010")  # cost 600001.5 per 0.001 step
+    (pos,) = env.ex.position_risk(1, {"symbol": S})
+    assert (pos["positionAmt"], pos["entryPrice"]) == ("0.010", "60000.20000000")
+    env.rest(OrdSide.BUY, "60000.0", "1")
+    env.order(side="SELL", type="MARKET", quantity="0.003")
+    acct = [e for _, e in env.user if e["e"] == "ACCOUNT_UPDATE"][-1]["a"]
+    assert acct["P"][0]["cr"] == "-0.00050000"  # exact -0.00045, floored at the raw
+    assert acct["P"][0]["ep"] == "60000.10000000"  # 4200010 / 7 = 600001.43 -> 600001
+
+
 def test_usdm_gtx_that_would_take_is_accepted_then_expired(env: Env) -> None:
     env.rest(OrdSide.SELL, "60000.0", "1")
     ack = env.order(**limit("BUY", "60000.0", "0.010", tif="GTX"))
@@ -216,8 +231,9 @@ def test_usdm_cancel_all_returns_code_200(env: Env) -> None:
             "Order's notional must be no smaller than 100 (unless you choose reduce only).",
         ),
         (limit("BUY", "100.0", "10"), -4013, "Price less than min price."),
+        (limit("SELL", "4529764.1", "0.001"), -4002, "Price greater than max price."),
         (limit("BUY", "60000.0", "2000"), -4005, "Quantity greater than max quantity."),
-        (limit("BUY", "60000.0", "0"), -4003, "Quantity less than or equal to zero."),
+        (limit("BUY", "60000.0", "0"), -4003, "Quantity less than zero."),
         ({"side": "BUY", "type": "STOP_MARKET", "quantity": "1"}, -1116, "Invalid orderType."),
         (
             {"side": "BUY", "type": "LIMIT", "price": "60000", "quantity": "1"},
