@@ -397,13 +397,6 @@ async def _spot_user_data(sim: Sim) -> None:
         assert leaked == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="sim bug: userDataStream.unsubscribe ends the subscription silently; Binance "
-    'sends {"subscriptionId":N,"event":{"e":"eventStreamTerminated","E":..}} '
-    "(binance-spot-api-docs user-data-stream.md, Event Stream Terminated)",
-)
 def test_spot_wsapi_unsubscribe_sends_event_stream_terminated(sim: Sim) -> None:
     asyncio.run(_spot_terminated(sim))
 
@@ -641,13 +634,6 @@ def test_spot_wsapi_order_burst_gets_1015_not_a_disconnect(spot_burst: Burst) ->
     assert ("REQUEST_WEIGHT", "MINUTE", 1) in _limits(burst.first_reject)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="sim bug: a WS-API order.place refused with 429 -1015 carries only REQUEST_WEIGHT "
-    "in rateLimits; Binance's documented -1015 WS-API answer also lists the ORDERS limits "
-    "with count == limit (web-socket-api.md, order.cancelReplace DO_NOTHING example)",
-)
 def test_spot_wsapi_1015_rate_limits_show_the_full_order_window(spot_burst: Burst) -> None:
     assert spot_burst.first_reject is not None
     limits = _limits(spot_burst.first_reject)

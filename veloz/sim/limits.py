@@ -259,8 +259,8 @@ class RateLimiter:
         Raises
         ------
         BinanceApiError
-            429 -1015 naming the first limit broken; no ``Retry-After``, as Binance sends
-            none for order-count 429s.
+            429 -1015 naming the first limit broken, carrying the current order-count
+            headers; no ``Retry-After``, as Binance sends none for order-count 429s.
         """
         limits = self._config.orders
         windows = self._accounts.setdefault(account, [_Window() for _ in limits])
@@ -272,7 +272,12 @@ class RateLimiter:
         for limit, window in zip(limits, windows, strict=True):
             if window.used + 1 > limit.limit:
                 msg = MSG_TOO_MANY_ORDERS % (limit.limit, limit.interval.text)
-                raise BinanceApiError(-1015, msg, http_status=429)
+                # the refusal still reports the windows' counts (the WS API lists them)
+                counts = {
+                    f"X-MBX-ORDER-COUNT-{lim.interval.suffix}": str(win.used)
+                    for lim, win in zip(limits, windows, strict=True)
+                }
+                raise BinanceApiError(-1015, msg, http_status=429, headers=counts)
         headers: dict[str, str] = {}
         for limit, window in zip(limits, windows, strict=True):
             window.used += 1

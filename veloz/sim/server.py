@@ -644,10 +644,16 @@ class SimServer:
         if raw is not None and not (isinstance(raw, int) or str(raw).isdigit()):
             raise BinanceApiError(-1102, MSG_MANDATORY_PARAM % "subscriptionId")
         wanted = None if raw is None else int(raw)
+        loop = asyncio.get_running_loop()
         for account, sub_id in list(session.subscriptions.items()):
             if wanted is None or sub_id == wanted:
                 del session.subscriptions[account]
                 self._uds.get(account, {}).pop(conn, None)
+                # Binance ends each stopped subscription with eventStreamTerminated; queued on
+                # the next loop turn so it follows the reply to this request.
+                event = {"e": "eventStreamTerminated", "E": self.clock_ms()}
+                frame = orjson.dumps({"subscriptionId": sub_id, "event": event})
+                loop.call_soon(conn.offer, frame)
         return {}
 
     def _ws_auth(

@@ -143,12 +143,14 @@ def test_charge_order_counts_both_windows_in_headers() -> None:
     assert limiter.charge_order("acct", T0 + 1)["X-MBX-ORDER-COUNT-10S"] == "2"
 
 
-def test_charge_order_over_10s_limit_raises_429_1015_without_retry_after() -> None:
+def test_charge_order_over_10s_limit_raises_429_1015_with_counts_no_retry_after() -> None:
     limiter = RateLimiter(SMALL)
     limiter.charge_order("acct", T0)
     limiter.charge_order("acct", T0 + 1)
     err = _raises(limiter.charge_order, "acct", T0 + 2)
-    assert (err.code, err.http_status, err.headers) == (-1015, 429, {})
+    # the refusal is not counted; it reports the full windows (the WS API lists them)
+    assert (err.code, err.http_status) == (-1015, 429)
+    assert err.headers == {"X-MBX-ORDER-COUNT-10S": "2", "X-MBX-ORDER-COUNT-1D": "2"}
     assert err.msg == "Too many new orders; current limit is 2 orders per 10 SECOND."
 
 

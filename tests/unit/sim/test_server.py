@@ -215,6 +215,9 @@ def test_server_ws_api_user_stream_unsubscribe_stops_events_and_allows_resubscri
         await ws.send_str(_req(2, "userDataStream.unsubscribe", {"subscriptionId": 0}))
         reply = await ws.receive_json(timeout=2)
         assert (reply["status"], reply["result"]) == (200, {}), reply
+        ended = await ws.receive_json(timeout=2)  # after the reply, as Binance ends a stream
+        assert ended["subscriptionId"] == 0
+        assert ended["event"]["e"] == "eventStreamTerminated"
         assert not server._uds.get(1)
         ex["spot"].emit_user(1, {"e": "executionReport", "i": 9})  # no subscriber: dropped
         await ws.send_str(_req(3, "userDataStream.subscribe.signature", sub))
@@ -222,6 +225,8 @@ def test_server_ws_api_user_stream_unsubscribe_stops_events_and_allows_resubscri
         assert reply["result"] == {"subscriptionId": 1}, reply
         await ws.send_str(_req(4, "userDataStream.unsubscribe", {}))  # no id: every one
         assert (await ws.receive_json(timeout=2))["result"] == {}
+        ended = await ws.receive_json(timeout=2)
+        assert (ended["subscriptionId"], ended["event"]["e"]) == (1, "eventStreamTerminated")
         assert not server._uds.get(1)
         await ws.send_str(_req(5, "userDataStream.unsubscribe", {"subscriptionId": "x"}))
         assert (await ws.receive_json(timeout=2))["error"]["code"] == -1102
