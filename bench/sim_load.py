@@ -70,57 +70,117 @@ def cpu_seconds(pid: int) -> float:
 class SimProc:
     """A running sim: ``python -m procs.cli sim`` (or the unthrottled launcher) from `REPO`.
 
+    The one place that starts, waits for and stops a `veloz sim` process (benchmarks and
+    integration tests alike). stdout and stderr go to files in a private directory, so the
+    sim never blocks on a pipe; their text stays readable (`stdout`, `stderr`) after `stop`.
+
     Parameters
     ----------
-    rate : float
-        ``--rate`` (background updates per second).
+    rate : float or None
+        ``--rate`` (background updates per second); None leaves the sim's default.
     unthrottled : bool
         Start the sim with ``--no-rate-limits`` (see the module notes).
-    seed : int
-        ``--seed`` (market and demo accounts).
+    seed : int or None
+        ``--seed`` (market and demo accounts); None leaves the sim's default.
+    venue : str
+        ``--venue``: ``"spot"``, ``"usdm"`` or ``"both"``.
+    symbols : str
+        ``--symbols``, comma separated.
+    accounts_file : Path or None
+        ``--accounts`` (the sim then prints no demo accounts).
+    log_level : str or None
+        ``--log-level``; None leaves the sim's default.
+    extra_args : tuple of str
+        More command-line arguments, appended last.
+    start_timeout_s : float
+        How long `start` waits for the ready file by default.
+
+    As a context manager it starts on entry (unless started) and stops on exit.
     """
 
-    rate: float
+    rate: float | None
     unthrottled: bool = False
-    seed: int = 7
+    seed: int | None = 7
+    venue: str = "spot"
+    symbols: str = "BTCUSDT"
+    accounts_file: Path | None = None
+    log_level: str | None = "WARNING"
+    extra_args: tuple[str, ...] = ()
+    start_timeout_s: float = 20.0
     proc: subprocess.Popen[bytes] | None = None
+    urls: dict[str, str] = dataclasses.field(default_factory=dict)  # rest, ws, admin
+    accounts: list[dict[str, str]] = dataclasses.field(default_factory=list)
     rest: str = ""
     ws: str = ""
-    key: str = ""
+    admin: str = ""
+    key: str = ""  # the first demo account with the trade scope
     secret: bytes = b""
     tmp: Path | None = None
+    _stdout: str = dataclasses.field(default="", init=False, repr=False)
+    _stderr: str = dataclasses.field(default="", init=False, repr=False)
 
-    def start(self, timeout_s: float = 20.0) -> "SimProc":
-        """Start the process and wait for its ready file; raise RuntimeError on failure."""
-        tmp = Path(tempfile.mkdtemp(prefix="veloz-simbench-"))
-        self.tmp = tmp
-        ready, out, err = tmp / "ready.json", tmp / "stdout.txt", tmp / "stderr.txt"
+    def command(self, ready: Path) -> list[str]:
+        """The sim's command line, writing its ready file to `ready`."""
         cmd = [sys.executable, "-m", "procs.cli", "sim", "--host", "127.0.0.1", "--port", "0"]
         if self.unthrottled:
             cmd.append("--no-rate-limits")
-        cmd += ["--venue", "spot", "--symbols", "BTCUSDT", "--seed", str(self.seed)]
-        cmd += ["--rate", str(self.rate), "--ready-file", str(ready), "--log-level", "WARNING"]
+        cmd += ["--venue", self.venue, "--symbols", self.symbols]
+        if self.seed is not None:
+            cmd += ["--seed", str(self.seed)]
+        if self.rate is not None:
+            cmd += ["--rate", str(self.rate)]
+        if self.accounts_file is not None:
+            cmd += ["--accounts", str(self.accounts_file)]
+        cmd += ["--ready-file", str(ready)]
+        if self.log_level is not None:
+            cmd += ["--log-level", self.log_level]
+        return cmd + list(self.extra_args)
+
+    def __enter__(self) -> "SimProc":
+        return self if self.proc is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, timeout_s: float | None = None) -> "SimProc":
+        """Start the process and wait for its ready file; raise RuntimeError on failure.
+
+        `timeout_s` defaults to `start_timeout_s`.
+        """
+        tmp = Path(tempfile.mkdtemp(prefix="veloz-simbench-"))
+        self.tmp = tmp
+        ready = tmp / "ready.json"
+        cmd = self.command(ready)
         path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "PYTHONPATH": path}
-        with out.open("wb") as fh, err.open("wb") as fe:
+        with self.stdout_path.open("wb") as fh, self.stderr_path.open("wb") as fe:
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=fe)  # noqa: S603
-        deadline = time.monotonic() + timeout_s
-        while not (ready.exists() and ready.stat().st_size):
+        deadline = time.monotonic() + (self.start_timeout_s if timeout_s is None else timeout_s)
+        doc = None
+        while doc is None:
+            if ready.exists() and ready.stat().st_size:
+                try:
+                    doc = orjson.loads(ready.read_bytes())
+                    continue
+                except orjson.JSONDecodeError:
+                    pass  # written but not complete yet
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                rc = self.proc.poll()
                 self.stop()
-                text = err.read_text()[-2000:]
-                raise RuntimeError(f"sim did not start ({' '.join(cmd)}): {text}")
+                text = self.stderr_tail()
+                raise RuntimeError(f"sim did not start (rc={rc}, {' '.join(cmd)}): {text}")
             time.sleep(0.02)
-        doc = orjson.loads(ready.read_bytes())
-        self.rest, self.ws = doc["rest"], doc["ws"]
+        self.urls = {k: str(v) for k, v in doc.items()}
+        self.rest, self.ws, self.admin = doc["rest"], doc["ws"], doc["admin"]
         if not self.rest.startswith("http://127.0.0.1:"):
             self.stop()
             raise RuntimeError(f"sim is not on loopback: {self.rest}")
-        for line in out.read_text().splitlines():
-            if line.startswith("account ") and "trade" in line:
-                kv = dict(part.split("=", 1) for part in line.split()[1:])
-                self.key, self.secret = kv["key"], kv["secret"].encode()
-                break
+        for line in self.stdout.splitlines():  # printed before the ready file is written
+            if line.startswith("account "):
+                self.accounts.append(dict(part.split("=", 1) for part in line.split()[1:]))
+        trade = [a for a in self.accounts if "trade" in a.get("scopes", "").split("+")]
+        if trade:
+            self.key, self.secret = trade[0]["key"], trade[0]["secret"].encode()
         return self
 
     @property
@@ -128,8 +188,39 @@ class SimProc:
         assert self.proc is not None
         return self.proc.pid
 
+    @property
+    def stdout_path(self) -> Path:
+        """The file the sim's stdout goes to (removed by `stop`)."""
+        assert self.tmp is not None
+        return self.tmp / "stdout.txt"
+
+    @property
+    def stderr_path(self) -> Path:
+        """The file the sim's stderr goes to (removed by `stop`)."""
+        assert self.tmp is not None
+        return self.tmp / "stderr.txt"
+
+    @property
+    def stdout(self) -> str:
+        """All the sim wrote to stdout so far (all of it, once stopped)."""
+        return self._read("stdout.txt", self._stdout)
+
+    @property
+    def stderr(self) -> str:
+        """All the sim wrote to stderr so far (all of it, once stopped)."""
+        return self._read("stderr.txt", self._stderr)
+
+    def _read(self, name: str, kept: str) -> str:
+        path = self.tmp / name if self.tmp is not None else None
+        if path is None or not path.exists():
+            return kept
+        return path.read_text(errors="replace")
+
     def stop(self) -> int | None:
-        """SIGTERM (clean shutdown), then SIGKILL after 5 s; return the exit code."""
+        """SIGTERM (clean shutdown), then SIGKILL after 5 s; return the exit code.
+
+        The output is kept in memory (`stdout`, `stderr`) and the private directory removed.
+        """
         proc = self.proc
         if proc is None:
             return None
@@ -141,13 +232,14 @@ class SimProc:
                 proc.kill()
                 proc.wait(5.0)
         if self.tmp is not None:
+            self._stdout, self._stderr = self.stdout, self.stderr
             shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
         return proc.returncode
 
     def stderr_tail(self, n: int = 2000) -> str:
         """The last `n` characters the sim wrote to stderr."""
-        path = self.tmp / "stderr.txt" if self.tmp is not None else None
-        return path.read_text()[-n:] if path is not None and path.exists() else ""
+        return self.stderr[-n:]
 
 
 # ---- depth throughput ------------------------------------------------------------------

@@ -7,17 +7,13 @@ id agreeing with our book. A gap injected through the admin endpoint must be det
 """
 
 import asyncio
-import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from bench.sim_load import SimProc
 from veloz.venues.binance.replay import Replay
 
 pytestmark = pytest.mark.integration
@@ -29,50 +25,11 @@ VENUES = {
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    ready = tmp_path_factory.mktemp("sim") / "ready.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "procs.cli",
-            "sim",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--venue",
-            "both",
-            "--symbols",
-            "BTCUSDT",
-            "--seed",
-            "7",
-            "--rate",
-            "2000",
-            "--ready-file",
-            str(ready),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"veloz sim did not become ready: rc={proc.returncode}\n{out}\n{err}")
-        time.sleep(0.05)
-    urls = json.loads(ready.read_text())
-    try:
-        yield urls
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def sim() -> Iterator[dict[str, Any]]:
+    with SimProc(
+        2000, seed=7, venue="both", symbols="BTCUSDT", log_level=None, start_timeout_s=30
+    ) as proc:
+        yield proc.urls
 
 
 async def _record(
@@ -143,37 +100,11 @@ async def _post_signed_garbage(rest: str) -> int:
         return r.status
 
 
-def test_sim_logs_no_signature_or_signed_query(tmp_path: Path) -> None:
-    ready = tmp_path / "ready.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "procs.cli",
-            "sim",
-            "--port",
-            "0",
-            "--venue",
-            "spot",
-            "--symbols",
-            "BTCUSDT",
-            "--ready-file",
-            str(ready),
-            "--log-level",
-            "DEBUG",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        status = asyncio.run(_post_signed_garbage(json.loads(ready.read_text())["rest"]))
+def test_sim_logs_no_signature_or_signed_query() -> None:
+    proc = SimProc(None, seed=None, venue="spot", symbols="BTCUSDT", log_level="DEBUG")
+    with proc.start(timeout_s=30):
+        status = asyncio.run(_post_signed_garbage(proc.rest))
         assert status in (400, 401)
-    finally:
-        proc.terminate()
-        out, err = proc.communicate(timeout=10)
+    out, err = proc.stdout, proc.stderr  # all of it: the sim has stopped
     assert "deadbeefcafe" not in out + err
     assert "signature=" not in out + err

@@ -7,11 +7,7 @@ market load (``sapi`` endpoints the simulator does not serve) are switched off b
 """
 
 import asyncio
-import json
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +17,8 @@ import pytest
 from binance import AsyncClient
 from binance import BinanceSocketManager
 from binance import Client
+
+from bench.sim_load import SimProc
 
 pytestmark = pytest.mark.integration
 
@@ -46,61 +44,16 @@ def loopback_only() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    workdir = tmp_path_factory.mktemp("sim")
-    ready = workdir / "ready.json"
-    log = (workdir / "sim.log").open("w")  # a file, not a pipe: the sim never blocks on it
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "procs.cli",
-            "sim",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--venue",
-            "both",
-            "--symbols",
-            "BTCUSDT,ETHUSDT",
-            "--seed",
-            "11",
-            "--rate",
-            "200",
-            "--ready-file",
-            str(ready),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out, _ = proc.communicate()
-            log.close()
-            err = (workdir / "sim.log").read_text()
-            pytest.fail(f"veloz sim did not become ready: rc={proc.returncode}\n{out}\n{err}")
-        time.sleep(0.05)
-    assert proc.stdout is not None
-    # The base URL, then one line per demo account, all printed before the ready file.
-    lines = [proc.stdout.readline().strip() for _ in range(3)]
-    trader = dict(kv.split("=", 1) for kv in lines[1].split()[1:])
-    assert trader["id"] == "1" and trader["scopes"] == "read+trade", lines
-    urls = json.loads(ready.read_text())
-    assert urls["rest"] == lines[0]
-    try:
-        yield {**urls, "key": trader["key"], "secret": trader["secret"]}
-    finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-        log.close()
+def sim() -> Iterator[dict[str, str]]:
+    with SimProc(
+        200, seed=11, venue="both", symbols="BTCUSDT,ETHUSDT", log_level=None, start_timeout_s=30
+    ) as proc:
+        # The base URL, then one line per demo account, all printed before the ready file.
+        lines = proc.stdout.splitlines()[:3]
+        trader = proc.accounts[0]
+        assert trader["id"] == "1" and trader["scopes"] == "read+trade", lines
+        assert proc.urls["rest"] == lines[0]
+        yield {**proc.urls, "key": trader["key"], "secret": trader["secret"]}
 
 
 def _to_sim(url: str, sim: dict[str, str]) -> str:

@@ -15,8 +15,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from collections.abc import Callable
@@ -32,6 +30,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.hazmat.primitives.serialization import PublicFormat
+
+from bench.sim_load import SimProc
 
 pytestmark = pytest.mark.integration
 
@@ -107,59 +107,17 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
         item["balances"] = dict(BALANCES)
     accounts_file = workdir / "accounts.json"
     accounts_file.write_text(json.dumps(accounts))
-    ready = workdir / "ready.json"
-    log = (workdir / "sim.log").open("w")  # a file, not a pipe: the sim never blocks on it
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "procs.cli",
-            "sim",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--venue",
-            "both",
-            "--symbols",
-            SYMBOL,
-            "--seed",
-            "5",
-            "--accounts",
-            str(accounts_file),
-            "--ready-file",
-            str(ready),
-        ],
-        stdout=log,
-        stderr=log,
-    )
-    try:
-        urls = _wait_ready(proc, ready, workdir / "sim.log")
-        assert urls["rest"].startswith("http://127.0.0.1:"), urls
-        yield Sim(urls["rest"], urls["ws"], hmac_key, ed_key, burst_key)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], ready: Any, log_path: Any) -> dict[str, str]:
-    deadline = time.monotonic() + 30
-    while True:
-        if ready.exists():
-            try:
-                return dict(json.loads(ready.read_text()))
-            except json.JSONDecodeError:
-                pass  # written but not complete yet
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            pytest.fail(f"veloz sim not ready: rc={proc.returncode}\n{log_path.read_text()}")
-        time.sleep(0.05)  # start-up poll of the ready file, not frame synchronisation
+    with SimProc(
+        None,
+        seed=5,
+        venue="both",
+        symbols=SYMBOL,
+        accounts_file=accounts_file,
+        log_level=None,
+        start_timeout_s=30,
+    ) as proc:
+        assert proc.rest.startswith("http://127.0.0.1:"), proc.urls
+        yield Sim(proc.rest, proc.ws, hmac_key, ed_key, burst_key)
 
 
 # ---- WS API client --------------------------------------------------------------------------
