@@ -229,14 +229,37 @@ def _rate_limits(config: RateLimitConfig) -> list[dict[str, Any]]:
     return out
 
 
+def _text(raw: int, dp: int, decimals: int) -> str:
+    # A raw at dp written as Binance writes it, with exactly `decimals` places.
+    return fixed.to_text(fixed.rescale(raw, dp, decimals), decimals)
+
+
+def _grid_filters(inst: Instrument, p_dec: int, q_dec: int) -> list[dict[str, Any]]:
+    # PRICE_FILTER and LOT_SIZE, the tick and step grid: the same fields on spot and USD-M,
+    # written with p_dec / q_dec places.
+    return [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": _text(inst.min_px_raw, inst.price_dp, p_dec),
+            "maxPrice": _text(inst.max_px_raw, inst.price_dp, p_dec),
+            "tickSize": _text(inst.tick_raw, inst.price_dp, p_dec),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": _text(inst.min_qty_raw, inst.qty_dp, q_dec),
+            "maxQty": _text(inst.max_qty_raw, inst.qty_dp, q_dec),
+            "stepSize": _text(inst.step_raw, inst.qty_dp, q_dec),
+        },
+    ]
+
+
 def _spot_symbol(inst: Instrument) -> dict[str, Any]:
-    def px(raw: int) -> str:
-        return fixed.to_text(fixed.rescale(raw, inst.price_dp, DP), DP)
+    p_dec = q_dec = DP  # spot pads every price and quantity to 8 places
 
     def qty(raw: int) -> str:
-        return fixed.to_text(fixed.rescale(raw, inst.qty_dp, DP), DP)
+        return _text(raw, inst.qty_dp, q_dec)
 
-    notional = fixed.to_text(fixed.rescale(inst.min_notional_raw, inst.notional_dp, DP), DP)
+    notional = _text(inst.min_notional_raw, inst.notional_dp, DP)
     return {
         "symbol": inst.symbol,
         "status": inst.status,
@@ -259,18 +282,7 @@ def _spot_symbol(inst: Instrument) -> dict[str, Any]:
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": px(inst.min_px_raw),
-                "maxPrice": px(inst.max_px_raw),
-                "tickSize": px(inst.tick_raw),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": qty(inst.min_qty_raw),
-                "maxQty": qty(inst.max_qty_raw),
-                "stepSize": qty(inst.step_raw),
-            },
+            *_grid_filters(inst, p_dec, q_dec),
             {
                 "filterType": "MARKET_LOT_SIZE",
                 "minQty": qty(0),
@@ -299,13 +311,10 @@ def _usdm_symbol(inst: Instrument) -> dict[str, Any]:
     p_dec = max(pad.price, _decimals(inst.tick_raw, inst.price_dp))
     q_dec = max(pad.qty, _decimals(inst.step_raw, inst.qty_dp))
 
-    def px(raw: int) -> str:
-        return fixed.to_text(fixed.rescale(raw, inst.price_dp, p_dec), p_dec)
-
     def qty(raw: int) -> str:
-        return fixed.to_text(fixed.rescale(raw, inst.qty_dp, q_dec), q_dec)
+        return _text(raw, inst.qty_dp, q_dec)
 
-    notional = fixed.to_text(fixed.rescale(inst.min_notional_raw, inst.notional_dp, 0), 0)
+    notional = _text(inst.min_notional_raw, inst.notional_dp, 0)
     market_max = _USDM_MARKET_MAX_QTY.get(inst.symbol, qty(inst.max_qty_raw))
     return {
         "symbol": inst.symbol,
@@ -331,18 +340,7 @@ def _usdm_symbol(inst: Instrument) -> dict[str, Any]:
         "marketTakeBound": "0.05",
         "maxMoveOrderLimit": 10000,
         "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": px(inst.min_px_raw),
-                "maxPrice": px(inst.max_px_raw),
-                "tickSize": px(inst.tick_raw),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": qty(inst.min_qty_raw),
-                "maxQty": qty(inst.max_qty_raw),
-                "stepSize": qty(inst.step_raw),
-            },
+            *_grid_filters(inst, p_dec, q_dec),
             {
                 "filterType": "MARKET_LOT_SIZE",
                 "minQty": qty(inst.min_qty_raw),
