@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 
 from bench.sim_load import SimProc
+from veloz._core import fixed
 from veloz.venues.binance.replay import Replay
 
 pytestmark = pytest.mark.integration
@@ -108,3 +110,59 @@ def test_sim_logs_no_signature_or_signed_query() -> None:
     out, err = proc.stdout, proc.stderr  # all of it: the sim has stopped
     assert "deadbeefcafe" not in out + err
     assert "signature=" not in out + err
+
+
+async def _admin_book_then_stream_to_it(urls: dict[str, Any], venue: str) -> dict[str, Any]:
+    # Record the stream from before a snapshot until the diff that ends at the admin book's
+    # update id; return the admin book, the frames and the snapshot.
+    _, depth_path, stream_path = VENUES[venue]
+    frames: list[bytes] = []
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{urls['ws']}{stream_path}?streams=btcusdt@depth@100ms")
+        while len(frames) < 3:
+            frames.append((await asyncio.wait_for(ws.receive(), 5)).data.encode())
+        async with http.get(f"{urls['rest']}{depth_path}?symbol=BTCUSDT&limit=1000") as r:
+            snapshot = await r.read()
+        while len(frames) < 8:
+            frames.append((await asyncio.wait_for(ws.receive(), 5)).data.encode())
+        async with http.get(f"{urls['admin']}/book?venue={venue}&symbol=BTCUSDT") as r:
+            assert r.status == 200
+            book = await r.json()
+        while orjson.loads(frames[-1])["data"]["u"] < book["lastUpdateId"]:
+            frames.append((await asyncio.wait_for(ws.receive(), 5)).data.encode())
+        await ws.close()
+    return {"book": book, "frames": frames, "snapshot": snapshot}
+
+
+@pytest.mark.parametrize("venue", ["spot", "usdm"])
+def test_sim_admin_book_equals_a_synced_client_book_at_its_update_id(
+    sim: dict[str, Any], venue: str
+) -> None:
+    got = asyncio.run(_admin_book_then_stream_to_it(sim, venue))
+    book = got["book"]
+    assert orjson.loads(got["frames"][-1])["data"]["u"] == book["lastUpdateId"]  # flushed now
+    replay = Replay(VENUES[venue][0], "BTCUSDT", 8, 8, [got["snapshot"]])
+    report = replay.run(got["frames"])
+    assert report.book_valid, report.invalid_reason
+    assert report.update_id == book["lastUpdateId"]
+    n_bids, n_asks = len(book["bids"]), len(book["asks"])
+    assert n_bids > 100 and n_asks > 100
+    replay.top_levels(max(n_bids, n_asks))
+    assert _raws(report.bids) == _raws(book["bids"])
+    assert _raws(report.asks) == _raws(book["asks"])
+
+
+def _raws(levels: list[list[str]]) -> list[tuple[int, int]]:
+    return [(fixed.parse(p, 8), fixed.parse(q, 8)) for p, q in levels]
+
+
+def test_sim_admin_book_bad_venue_or_symbol_is_a_400(sim: dict[str, Any]) -> None:
+    async def go() -> list[int]:
+        async with aiohttp.ClientSession() as http:
+            out = []
+            for query in ("venue=coinm&symbol=BTCUSDT", "venue=spot&symbol=NOPE"):
+                async with http.get(f"{sim['admin']}/book?{query}") as r:
+                    out.append(r.status)
+            return out
+
+    assert asyncio.run(go()) == [400, 400]

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import cast
 from urllib.parse import parse_qsl
 
 import orjson
@@ -33,8 +34,10 @@ from veloz.sim.auth import KeyStore
 from veloz.sim.auth import check_timestamp
 from veloz.sim.auth import verify_rest
 from veloz.sim.auth import verify_ws_params
+from veloz.sim.bookview import BookView
 from veloz.sim.errors import MSG_MANDATORY_PARAM
 from veloz.sim.errors import BinanceApiError
+from veloz.sim.exchange import SimExchange
 from veloz.sim.faults import Faults
 from veloz.sim.limits import RateInterval
 from veloz.sim.limits import RateLimitConfig
@@ -316,6 +319,8 @@ class SimServer:
         """Build the aiohttp application with every route."""
         app = web.Application()
         app.add_routes(self.faults.routes())
+        exchanges = cast(Mapping[str, SimExchange], self.exchanges)
+        app.add_routes(BookView(exchanges, self.hubs, self.clock_ms).routes())
         for route in ROUTES:
             if route.venue in self.exchanges:
                 app.router.add_route(route.method, route.path, self._rest_handler(route))

@@ -522,16 +522,30 @@ class StreamHub:
         if not due:
             return
         for stream, (period, acc) in self._accs.items():
-            if period not in due:
-                continue
-            diff = acc.flush(now_ms)
-            if diff is None:
-                continue
-            payload = diff.payload(self.venue)
-            if self._gaps and stream in self._gaps:
-                self._apply_gap(stream, payload)
-            if stream in self._subs:
-                self.fanout(stream, orjson.dumps(payload))
+            if period in due:
+                self._flush(stream, acc, now_ms)
+
+    def flush_symbol(self, symbol: str, now_ms: int) -> None:
+        """Send every pending diff of `symbol` now, on each depth stream, ahead of its period.
+
+        Afterwards each depth stream's last sent ``u`` is the symbol's current update id, so
+        a client's book can be compared with the engine's (the admin book view uses this).
+        """
+        sym = symbol.lower()
+        for suffix in self._speeds:
+            entry = self._accs.get(sym + suffix)
+            if entry is not None:
+                self._flush(sym + suffix, entry[1], now_ms)
+
+    def _flush(self, stream: str, acc: DepthAccumulatorLike, now_ms: int) -> None:
+        diff = acc.flush(now_ms)
+        if diff is None:
+            return
+        payload = diff.payload(self.venue)
+        if self._gaps and stream in self._gaps:
+            self._apply_gap(stream, payload)
+        if stream in self._subs:
+            self.fanout(stream, orjson.dumps(payload))
 
     def next_due_ms(self) -> int:
         """Earliest time a flush is due, ms (for the timer task)."""
