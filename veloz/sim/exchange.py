@@ -43,6 +43,7 @@ from veloz.sim.feed import SimFeed
 from veloz.sim.feed import Sym
 from veloz.sim.instruments import exchange_info
 from veloz.sim.instruments import padding
+from veloz.sim.limits import RateLimitConfig
 from veloz.sim.orders import Fill
 from veloz.sim.orders import SimOrder
 from veloz.sim.orders import execution_report
@@ -712,9 +713,10 @@ class SimExchange:
 
     # ---- public REST-shaped calls ---------------------------------------------------------------
 
-    def exchange_info(self) -> dict[str, Any]:
-        """Return the ``exchangeInfo`` body of this venue."""
-        return exchange_info(self.venue, self._instruments, self._clock_ms())
+    def exchange_info(self, limits: RateLimitConfig | None = None) -> dict[str, Any]:
+        """Return the ``exchangeInfo`` body of this venue, publishing `limits` (the server's
+        enforced rate limits; the limiter's defaults when omitted)."""
+        return exchange_info(self.venue, self._instruments, self._clock_ms(), limits)
 
     def depth(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Return the REST depth snapshot (see `SimFeed.depth`)."""

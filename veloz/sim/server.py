@@ -459,6 +459,9 @@ class SimServer:
             return {}
         if route.call == "time":
             return {"serverTime": now}
+        if route.call == "exchange_info":  # publish the limits this server enforces
+            exchange = cast(SimExchange, self.exchanges[route.venue])
+            return exchange.exchange_info(self.limiters[route.venue].config)
         if route.call == "listen_key":
             if api_key is None:  # USER_STREAM routes always authenticate
                 raise BinanceApiError(-2014)

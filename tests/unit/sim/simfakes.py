@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from veloz.sim.auth import ApiKey
 from veloz.sim.auth import KeyStore
 from veloz.sim.errors import BinanceApiError
+from veloz.sim.limits import RateLimitConfig
 from veloz.sim.server import SimServer
 
 T0 = 1_700_000_040_000
@@ -120,8 +121,9 @@ class FakeExchange:
         for cb in self.user:
             cb(account, event)
 
-    def exchange_info(self) -> dict[str, Any]:
-        return {"timezone": "UTC", "symbols": []}
+    def exchange_info(self, limits: RateLimitConfig | None = None) -> dict[str, Any]:
+        orders = [w.limit for w in limits.orders] if limits is not None else []
+        return {"timezone": "UTC", "symbols": [], "orderLimits": orders}
 
     def depth(self, params: dict[str, str]) -> dict[str, Any]:
         if params.get("symbol") != "BTCUSDT":

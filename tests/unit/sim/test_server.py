@@ -20,6 +20,7 @@ from veloz.sim.limits import RateLimitConfig
 from veloz.sim.limits import WindowLimit
 from veloz.sim.server import LISTEN_KEY_TTL_MS
 from veloz.sim.server import ROUTES
+from veloz.sim.server import USDM_LIMITS
 
 ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "1", "price": "2"}
 
@@ -39,6 +40,22 @@ def test_server_public_rest_answers_with_weight_header() -> None:
         assert resp.headers["X-MBX-USED-WEIGHT-1M"] == "1"
 
     run(body)
+
+
+def test_server_exchange_info_publishes_the_limits_it_enforces() -> None:
+    async def body(server, client, ex, clock) -> None:
+        spot = await (await client.get("/api/v3/exchangeInfo")).json()
+        usdm = await (await client.get("/fapi/v1/exchangeInfo")).json()
+        assert spot["orderLimits"] == [w.limit for w in RateLimitConfig().orders]
+        assert usdm["orderLimits"] == [w.limit for w in USDM_LIMITS.orders]
+
+    run(body)
+
+    async def unlimited(server, client, ex, clock) -> None:
+        spot = await (await client.get("/api/v3/exchangeInfo")).json()
+        assert spot["orderLimits"] == [w.limit for w in RateLimitConfig.unlimited().orders]
+
+    run(unlimited, ("spot",), limits={"spot": RateLimitConfig.unlimited()})
 
 
 def test_server_signed_rest_auth_failures_are_binance_errors() -> None:
