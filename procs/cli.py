@@ -6,6 +6,7 @@ from collections.abc import Callable
 from veloz import __version__
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "feed": ("procs.feed", "keep one Binance symbol's book in sync and publish its events"),
     "replay": ("procs.replay", "replay recorded Binance frames through decode -> sync -> book"),
     "sim": ("procs.sim", "serve the simulated Binance spot/USD-M exchange on 127.0.0.1"),
 }
