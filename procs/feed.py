@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -154,8 +155,17 @@ async def _run(cfg: FeedProcessConfig, print_events: bool, duration_s: float | N
         print(f"veloz feed: cannot load the instrument: {exc}", file=sys.stderr)
         return 1
     publisher: Publisher = _NoPublisher()
+    printer: StdoutPublisher | None = None
     if print_events:
-        publisher = StdoutPublisher(instruments={0: instrument}, depth_levels=cfg.depth_levels)
+
+        def reader_gone() -> None:  # `| head` closed the pipe: stop, print nothing more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            feed.stop()
+
+        printer = StdoutPublisher(
+            instruments={0: instrument}, depth_levels=cfg.depth_levels, on_closed=reader_gone
+        )
+        publisher = printer
     feed = BinanceFeed(cfg.feed, instrument, publisher)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -167,6 +177,8 @@ async def _run(cfg: FeedProcessConfig, print_events: bool, duration_s: float | N
         await feed.run()
     finally:
         status.cancel()
+    if printer is not None and printer.is_closed:
+        return 0
     line = {"type": "counters", "is_live": feed.is_live, "update_id": feed.update_id}
     sys.stdout.write(orjson.dumps(line | feed.counters.as_dict()).decode() + "\n")
     sys.stdout.flush()

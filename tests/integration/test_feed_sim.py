@@ -290,6 +290,20 @@ def test_veloz_feed_subprocess_prints_json_lines_and_exits_0(sim: SimProc) -> No
     assert b"Traceback" not in proc.stderr
 
 
+def test_veloz_feed_print_into_a_closed_pipe_stops_quietly_with_exit_0(sim: SimProc) -> None:
+    cmd = [sys.executable, "-m", "procs.cli", "feed", "--venue", "binance-spot"]
+    cmd += ["--symbol", "BTCUSDT", "--ws-url", sim.ws, "--rest-url", sim.rest]
+    cmd += ["--duration", "20", "--print", "--log-level", "WARNING"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as `veloz feed --print | head -1` does
+    _, err = proc.communicate(timeout=15)  # well before --duration: the closed pipe stops it
+    assert orjson.loads(first)["type"] in ("book", "trade", "status")
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
 # -- WsConnection against scripted servers -----------------------------------------------
 
 

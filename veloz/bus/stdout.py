@@ -7,6 +7,7 @@ and a slow reader of the stream slows the feed.
 """
 
 import sys
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 from typing import TextIO
@@ -49,6 +50,10 @@ class StdoutPublisher:
         Levels per side on book lines, >= 1.
     flush : bool
         Flush after every line (a live view through a pipe); False leaves it to the stream.
+    on_closed : callable, optional
+        Called once when the reader goes away (``BrokenPipeError``, e.g. ``| head``); later
+        events are dropped silently, so a closed pipe ends the run instead of failing each
+        event.
 
     Raises
     ------
@@ -56,7 +61,15 @@ class StdoutPublisher:
         `depth_levels` < 1.
     """
 
-    __slots__ = ("_depth_levels", "_flush", "_instruments", "_out", "n_lines")
+    __slots__ = (
+        "_depth_levels",
+        "_flush",
+        "_instruments",
+        "_on_closed",
+        "_out",
+        "is_closed",
+        "n_lines",
+    )
 
     def __init__(
         self,
@@ -65,6 +78,7 @@ class StdoutPublisher:
         instruments: Mapping[int, Instrument] | None = None,
         depth_levels: int = 5,
         flush: bool = True,
+        on_closed: Callable[[], None] | None = None,
     ) -> None:
         if depth_levels < 1:
             raise ValueError(f"depth_levels must be >= 1, got {depth_levels}")
@@ -72,13 +86,23 @@ class StdoutPublisher:
         self._instruments = dict(instruments or {})
         self._depth_levels = depth_levels
         self._flush = flush
+        self._on_closed = on_closed
+        self.is_closed = False
         self.n_lines = 0
 
     def _write(self, obj: dict[str, Any]) -> None:
+        if self.is_closed:
+            return
         out = self._out if self._out is not None else sys.stdout
-        out.write(orjson.dumps(obj).decode() + "\n")
-        if self._flush:
-            out.flush()
+        try:
+            out.write(orjson.dumps(obj).decode() + "\n")
+            if self._flush:
+                out.flush()
+        except BrokenPipeError:
+            self.is_closed = True
+            if self._on_closed is not None:
+                self._on_closed()
+            return
         self.n_lines += 1
 
     def _symbol(self, inst: int) -> str | None:

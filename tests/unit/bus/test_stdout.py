@@ -140,3 +140,17 @@ def test_stdout_default_stream_is_sys_stdout_at_write_time(
 def test_stdout_depth_levels_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="depth_levels must be >= 1"):
         StdoutPublisher(io.StringIO(), depth_levels=0)
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_stdout_closed_reader_calls_on_closed_once_and_drops_later_lines() -> None:
+    calls: list[int] = []
+    pub = StdoutPublisher(_ClosedPipe(), on_closed=lambda: calls.append(1))
+    pub.status(0, True, "synced", 1)
+    pub.status(0, False, "gap", 2)
+    assert calls == [1]
+    assert pub.is_closed and pub.n_lines == 0
