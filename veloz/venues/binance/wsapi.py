@@ -5,7 +5,7 @@ Ed25519 ``session.logon`` once per connection), the client-side rate budget befo
 leaves, the venue's ``rateLimits`` after it answers, user-data event frames, and the
 connection's life: reconnect with backoff after a drop, switch to a fresh connection on
 ``serverShutdown`` and before the venue's 24 h cut. Must not parse order or event contents
-(that is `orders` and `userdata`), retry a request by itself, or log signed parameters.
+(that is `orders` and `user_events`), retry a request by itself, or log signed parameters.
 """
 
 import asyncio
@@ -33,7 +33,7 @@ from veloz.venues.binance.ratelimit import RateLimits
 from veloz.venues.binance.signing import Signer
 from veloz.venues.binance.signing import ws_signed_params
 
-__all__ = ["FrameListener", "WsApiClient", "WsApiCounters", "open_ws"]
+__all__ = ["FrameListener", "WsApiClient", "WsApiCounters", "close_ws", "open_ws"]
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,21 @@ async def open_ws(url: str, listener: FrameListener, timeout_s: float, what: str
         cause = type(exc).__name__
         raise VenueError(0, f"{what}: connect failed ({cause}: {exc})", retryable=True) from None
     return transport
+
+
+async def close_ws(transport: WSTransport, closed: asyncio.Event, timeout_s: float) -> bool:
+    """Send a normal close frame, drop the socket and wait up to `timeout_s` for `closed`.
+
+    `closed` is the event the listener's ``on_closed`` sets. Returns False on a timeout.
+    """
+    transport.send_close(WSCloseCode.OK)
+    transport.disconnect()
+    try:
+        async with asyncio.timeout(timeout_s):
+            await closed.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 @dataclass(slots=True)
@@ -742,12 +757,7 @@ class WsApiClient:
         if transport is None or conn.closed.is_set():
             conn.is_open = False
             return
-        transport.send_close(WSCloseCode.OK)
-        transport.disconnect()
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                await conn.closed.wait()
-        except TimeoutError:
+        if not await close_ws(transport, conn.closed, self._timeout_s):
             log.warning("wsapi_close_timeout conn=%d", conn.no)
 
 
