@@ -24,7 +24,7 @@ from veloz.model.instrument import Instrument
 from veloz.venues.binance.feed import BinanceFeed
 from veloz.venues.binance.feed import FeedConfig
 from veloz.venues.binance.feed import FeedCounters
-from veloz.venues.binance.feed import _Link
+from veloz.venues.binance.feedlinks import Link
 
 SPOT = "binance-spot"
 USDM = "binance-usdm"
@@ -126,16 +126,16 @@ class Harness:
         self.rec = Recorder()
         self.feed = BinanceFeed(self.config, instrument(venue), self.rec, inst=4)
         self.rec.feed = self.feed
-        self.links: list[_Link] = []
+        self.links: list[Link] = []
         self.ingest = 1_000
 
     @property
     def c(self) -> FeedCounters:
         return self.feed.counters
 
-    def link(self, slot: int = 0) -> _Link:
+    def link(self, slot: int = 0) -> Link:
         s = self.feed._slots[slot]
-        link = _Link(s, carries_trades=True, carries_bbo=True)
+        link = Link(s, carries_trades=True, carries_bbo=True)
         link.conn = FakeConn(f"{s.name}#{len(self.links) + 1}")  # type: ignore[assignment]
         self.feed._links.add(link)
         if s.link is None:
@@ -143,12 +143,12 @@ class Harness:
         self.links.append(link)
         return link
 
-    def close(self, link: _Link, reason: str = "eof") -> None:
+    def close(self, link: Link, reason: str = "eof") -> None:
         assert link.conn is not None
         link.conn.close(reason)
         self.feed._on_conn_closed(link, link.conn)
 
-    def frame(self, link: _Link, payload: bytes | dict[str, Any]) -> None:
+    def frame(self, link: Link, payload: bytes | dict[str, Any]) -> None:
         if isinstance(payload, dict):
             payload = orjson.dumps({"stream": "btcusdt@x", "data": payload})
         self.ingest += 1
@@ -156,7 +156,7 @@ class Harness:
 
     def diff(
         self,
-        link: _Link,
+        link: Link,
         first: int,
         last: int,
         bids: list[tuple[str, str]] = (),  # type: ignore[assignment]
@@ -193,7 +193,7 @@ class Harness:
             body |= {"E": E_MS, "T": E_MS}
         return self.feed._apply_snapshot(orjson.dumps(body))
 
-    def live_at(self, link: _Link, update_id: int = 10) -> None:
+    def live_at(self, link: Link, update_id: int = 10) -> None:
         """Buffer one diff, apply a snapshot at `update_id`: the feed is live after."""
         self.diff(link, update_id, update_id + 1, bids=[("100.00", "1.5")])
         self.snapshot(update_id)

@@ -1,22 +1,15 @@
-"""The Binance spot / USD-M market-data feed of one symbol: websockets -> DepthSync -> publisher.
+"""The Binance spot / USD-M market-data feed of one symbol: frames -> DepthSync -> publisher.
 
-Owns the stream connections (depth, optional redundant depth, USD-M trades on ``/market``),
-their reconnects with backoff, the planned make-before-break rollover before Binance's 24 h
-cut, the REST depth snapshots and the local book's validity. Publishes book events only
-while the book is valid. Must not block on the publisher, log per frame, or import the
-simulator.
+Owns the sync of the local book (diffs, REST depth snapshots, joining connections), its
+validity, and publishing book, trade and ticker events; re-exports `FeedConfig` and
+`FeedCounters`. Connections are kept by `feedlinks.LinkKeeper`. Must not block on the
+publisher, log per frame, publish from an invalid book, or import the simulator.
 """
 
 import asyncio
 import contextlib
-import functools
 import logging
-import random
 import time
-from collections import deque
-from collections.abc import Coroutine
-from dataclasses import asdict
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -35,8 +28,13 @@ from veloz.errors import VenueError
 from veloz.errors import WireError
 from veloz.log import RateLimitedLog
 from veloz.model.instrument import Instrument
-from veloz.venues.binance.endpoints import Endpoints
-from veloz.venues.binance.endpoints import endpoints
+from veloz.venues.binance.codes import retry_after_s
+from veloz.venues.binance.codes import venue_error
+from veloz.venues.binance.feedconfig import FeedConfig
+from veloz.venues.binance.feedconfig import FeedCounters
+from veloz.venues.binance.feedlinks import Link
+from veloz.venues.binance.feedlinks import LinkKeeper
+from veloz.venues.binance.feedlinks import trace_error
 from veloz.venues.binance.mapping import instrument_from_symbol_info
 from veloz.venues.binance.ws import WsConnection
 
@@ -64,247 +62,8 @@ _SNAPSHOT_WAIT = int(SyncStatus.SNAPSHOT_WAIT)
 _CROSSED = int(SyncStatus.CROSSED)
 _KIND_NAMES = {int(k): k.name.lower() for k in MdKind}
 
-_SPEEDS = {"binance-spot": (100, 1000), "binance-usdm": (100, 250, 500)}
-_DEFAULT_SPEED_MS = {"binance-spot": 1000, "binance-usdm": 250}  # the bare "@depth" stream
-_USDM_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
-_HEALTHY_S = 5.0  # a connection that lived this long resets the reconnect backoff
 _STABLE_S = 5.0  # a book live this long resets the snapshot backoff
 _MAX_HELD = 1000  # diffs a joining connection holds while it waits to chain on
-_ROLLOVER_JITTER = 0.05  # up to 5 % of rollover_after_s (capped at 5 min) spreads rollovers
-_CLOSE_WAIT_S = 2.0
-_TRACEBACKS = 5  # unexpected errors logged with a traceback before rate limiting
-
-
-@dataclass(frozen=True, slots=True)
-class FeedConfig:
-    """What one feed subscribes to and how it keeps the connections and the book alive.
-
-    Defaults: ``venue="binance-spot"``, ``symbol="BTCUSDT"``, ``ws_url=None`` and
-    ``rest_url=None`` (real Binance), ``depth_speed_ms=100``, ``snapshot_limit=1000``,
-    ``trades=True``, ``book_ticker=False``, ``redundant=False``, ``silence_timeout_s=10.0``,
-    ``rollover_after_s=82800.0`` (23 h), ``reconnect_min_s=0.2``, ``reconnect_max_s=30.0``,
-    ``snapshot_timeout_s=10.0``, ``max_buffered=10000``.
-
-    Parameters
-    ----------
-    venue : str
-        ``"binance-spot"`` or ``"binance-usdm"``.
-    symbol : str
-        Venue symbol, e.g. ``"BTCUSDT"`` (any case; streams use lower case).
-    ws_url, rest_url : str or None
-        Bases (``ws://127.0.0.1:PORT``, ``http://127.0.0.1:PORT``); None means real Binance.
-    depth_speed_ms : int
-        Diff-depth period: spot 100 or 1000 (``@depth``); USD-M 100, 250 (``@depth``) or 500.
-    snapshot_limit : int
-        REST snapshot depth: spot 1..5000; USD-M 5, 10, 20, 50, 100, 500 or 1000.
-    trades : bool
-        Subscribe to trades (spot ``@trade`` on the depth connection; USD-M ``@aggTrade`` on
-        a second connection to ``/market`` that never affects the book's validity).
-    book_ticker : bool
-        Subscribe to ``@bookTicker`` (published through ``Publisher.bbo``).
-    redundant : bool
-        Open two identical depth connections into one sync machine.
-    silence_timeout_s : float
-        A connection with no frame of any kind for this long is dead; also the connect and
-        rollover-join timeout.
-    rollover_after_s : float
-        Age at which a connection is replaced (make-before-break), plus a little jitter.
-    reconnect_min_s, reconnect_max_s : float
-        Reconnect backoff bounds (exponential, full jitter between them).
-    snapshot_timeout_s : float
-        Timeout of one REST snapshot request.
-    max_buffered : int
-        Diffs buffered while waiting for a snapshot.
-
-    Raises
-    ------
-    ConfigError
-        A value outside its rule; the message starts with the field name.
-    """
-
-    venue: str = "binance-spot"
-    symbol: str = "BTCUSDT"
-    ws_url: str | None = None
-    rest_url: str | None = None
-    depth_speed_ms: int = 100
-    snapshot_limit: int = 1000
-    trades: bool = True
-    book_ticker: bool = False
-    redundant: bool = False
-    silence_timeout_s: float = 10.0
-    rollover_after_s: float = 23 * 3600.0
-    reconnect_min_s: float = 0.2
-    reconnect_max_s: float = 30.0
-    snapshot_timeout_s: float = 10.0
-    max_buffered: int = 10000
-
-    def __post_init__(self) -> None:
-        ep = endpoints(self.venue)  # ConfigError naming venue
-        _need(
-            bool(self.symbol) and self.symbol.isascii() and self.symbol.isalnum(),
-            "symbol",
-            self.symbol,
-            "letters and digits, e.g. BTCUSDT",
-        )
-        ep.with_urls(rest_url=self.rest_url, ws_url=self.ws_url)  # ConfigError naming the URL
-        speeds = _SPEEDS[self.venue]
-        _need(
-            self.depth_speed_ms in speeds,
-            "depth_speed_ms",
-            self.depth_speed_ms,
-            f"one of {', '.join(map(str, speeds))} on {self.venue}",
-        )
-        if ep.is_usdm:
-            _need(
-                self.snapshot_limit in _USDM_LIMITS,
-                "snapshot_limit",
-                self.snapshot_limit,
-                f"one of {', '.join(map(str, _USDM_LIMITS))} on binance-usdm",
-            )
-        else:
-            _need(
-                1 <= self.snapshot_limit <= ep.snapshot_limit_max,
-                "snapshot_limit",
-                self.snapshot_limit,
-                f"1..{ep.snapshot_limit_max} on binance-spot",
-            )
-        for name in ("silence_timeout_s", "rollover_after_s", "reconnect_min_s"):
-            _need(getattr(self, name) > 0, name, getattr(self, name), "> 0")
-        _need(self.snapshot_timeout_s > 0, "snapshot_timeout_s", self.snapshot_timeout_s, "> 0")
-        _need(
-            self.reconnect_max_s >= self.reconnect_min_s,
-            "reconnect_max_s",
-            self.reconnect_max_s,
-            f">= reconnect_min_s ({self.reconnect_min_s})",
-        )
-        _need(self.max_buffered >= 1, "max_buffered", self.max_buffered, ">= 1")
-
-    def endpoints(self) -> Endpoints:
-        """The venue's endpoints with `ws_url` / `rest_url` applied."""
-        return endpoints(self.venue).with_urls(rest_url=self.rest_url, ws_url=self.ws_url)
-
-    def depth_stream(self) -> str:
-        """The diff-depth stream name, e.g. ``btcusdt@depth@100ms``."""
-        sym = self.symbol.lower()
-        if self.depth_speed_ms == _DEFAULT_SPEED_MS[self.venue]:
-            return f"{sym}@depth"
-        return f"{sym}@depth@{self.depth_speed_ms}ms"
-
-    def depth_streams(self) -> list[str]:
-        """Streams of one depth connection (spot trades ride along; USD-M trades do not)."""
-        sym = self.symbol.lower()
-        streams = [self.depth_stream()]
-        if self.trades and self.venue == "binance-spot":
-            streams.append(f"{sym}@trade")
-        if self.book_ticker:
-            streams.append(f"{sym}@bookTicker")
-        return streams
-
-    def trade_streams(self) -> list[str]:
-        """Streams of the separate USD-M trades connection (empty on spot or without trades)."""
-        if self.trades and self.venue == "binance-usdm":
-            return [f"{self.symbol.lower()}@aggTrade"]
-        return []
-
-
-def _need(ok: bool, name: str, value: object, rule: str) -> None:
-    if not ok:
-        raise ConfigError(f"{name}={value!r}: must be {rule}")
-
-
-@dataclass(slots=True)
-class FeedCounters:
-    """What a feed saw since it started; every field an int, read any time.
-
-    ``n_stale`` counts depth diffs older than the book on a single depth stream;
-    ``n_dup_dropped`` counts events already handled that arrived again because more than
-    one connection carries the stream (redundant depth, or trades/tickers during a
-    rollover's overlap). ``ingest_to_publish_*`` are CLOCK_MONOTONIC ns from frame receipt
-    to the publisher call's return (book, bbo and trade events; not the first book after a
-    sync, whose last diff waited for the REST snapshot).
-    """
-
-    n_frames: int = 0
-    n_malformed: int = 0
-    n_wrong_symbol: int = 0
-    n_unknown: int = 0
-    n_gaps: int = 0
-    n_resyncs: int = 0
-    n_reconnects: int = 0
-    n_stale: int = 0
-    n_snapshots: int = 0
-    n_snapshot_errors: int = 0
-    n_snapshots_too_old: int = 0
-    n_rollovers: int = 0
-    n_silence_timeouts: int = 0
-    n_server_shutdowns: int = 0
-    n_published: int = 0
-    n_dup_dropped: int = 0
-    n_connect_errors: int = 0
-    n_venue_errors: int = 0
-    n_internal_errors: int = 0
-    ingest_to_publish_ns_sum: int = 0
-    ingest_to_publish_ns_max: int = 0
-    ingest_to_publish_n: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        """Return the counters as a plain dict (JSON-ready)."""
-        return asdict(self)
-
-
-class _Slot:
-    # One connection position: a URL kept connected, replaced on rollover.
-    __slots__ = ("is_depth", "link", "n_opened", "name", "roll_now", "streams", "url", "wake")
-
-    def __init__(self, name: str, url: str, streams: list[str], is_depth: bool) -> None:
-        self.name = name
-        self.url = url
-        self.streams = streams
-        self.is_depth = is_depth
-        self.link: _Link | None = None
-        self.wake = asyncio.Event()
-        self.roll_now = False
-        self.n_opened = 0
-
-
-class _Link:
-    # One connection and its standing in the feed. A depth link is "joined" once its events
-    # are known to chain on the book; until then (while another joined link keeps the book
-    # live) its diffs are held, so a late joiner can never cause a false gap.
-    __slots__ = (
-        "carries_bbo",
-        "carries_trades",
-        "conn",
-        "held",
-        "is_joined",
-        "is_planned_close",
-        "joined",
-        "rollover_at_ns",
-        "slot",
-    )
-
-    def __init__(self, slot: _Slot, carries_trades: bool, carries_bbo: bool) -> None:
-        self.slot = slot
-        self.conn: WsConnection | None = None
-        self.is_joined = not slot.is_depth
-        self.joined = asyncio.Event()
-        self.held: deque[tuple[DepthMsg, int]] = deque()
-        self.is_planned_close = False
-        self.rollover_at_ns = 0
-        self.carries_trades = carries_trades
-        self.carries_bbo = carries_bbo
-
-    @property
-    def is_open(self) -> bool:
-        return self.conn is not None and self.conn.is_open
-
-    @property
-    def name(self) -> str:
-        return self.conn.name if self.conn is not None else self.slot.name
-
-    async def wait_closed(self) -> None:
-        if self.conn is not None:
-            await self.conn.wait_closed()
 
 
 class BinanceFeed:
@@ -368,10 +127,13 @@ class BinanceFeed:
         )
         self._counters = FeedCounters()
         self._dup_is_stale = not config.redundant
-        self._slots = self._make_slots()
-        self._links: set[_Link] = set()
-        self._stop_event = asyncio.Event()
-        self._stopping = False
+        self._keeper = LinkKeeper(
+            config, self._counters, self._on_frame, self._on_conn_closed, self._on_new_link
+        )
+        # The keeper's, shared: the join logic reads the links, run waits on the stop event.
+        self._slots = self._keeper.slots
+        self._links = self._keeper.links
+        self._stop_event = self._keeper.stop_event
         self._is_running = False
         self._want_snapshot = asyncio.Event()
         self._live_event = asyncio.Event()
@@ -388,17 +150,6 @@ class BinanceFeed:
         self._unknown_log = RateLimitedLog(log)
         self._venue_error_log = RateLimitedLog(log)
         self._internal_log = RateLimitedLog(log)
-
-    def _make_slots(self) -> list[_Slot]:
-        cfg, ep = self._config, self._ep
-        url = ep.stream_url(cfg.depth_streams())
-        slots = [_Slot("depth-1", url, cfg.depth_streams(), True)]
-        if cfg.redundant:
-            slots.append(_Slot("depth-2", url, cfg.depth_streams(), True))
-        trade_streams = cfg.trade_streams()
-        if trade_streams:
-            slots.append(_Slot("trades", ep.stream_url(trade_streams), trade_streams, False))
-        return slots
 
     # -- public API ----------------------------------------------------------------------
 
@@ -445,11 +196,8 @@ class BinanceFeed:
 
     def stop(self) -> None:
         """Ask `run` to close every connection and return; idempotent, callable any time."""
-        self._stopping = True
-        self._stop_event.set()
+        self._keeper.stop()
         self._want_snapshot.set()
-        for slot in self._slots:
-            slot.wake.set()
 
     async def run(self) -> None:
         """Connect, sync and keep the feed running until `stop` (or cancellation).
@@ -471,21 +219,21 @@ class BinanceFeed:
         tasks: list[asyncio.Task[None]] = []
         try:
             async with aiohttp.ClientSession(timeout=timeout) as http:
-                tasks = [asyncio.create_task(self._slot_loop(slot)) for slot in self._slots]
+                tasks = [asyncio.create_task(self._keeper.run_slot(slot)) for slot in self._slots]
                 tasks.append(asyncio.create_task(self._snapshot_loop(http)))
                 await self._stop_event.wait()
         finally:
-            self._stopping = True
+            self._keeper.is_stopping = True  # no wake-ups: the tasks are cancelled next
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self._close_all()
+            await self._keeper.close_all()
             self._is_running = False
             log.info("feed.stopped symbol=%s counters=%s", self._symbol, self._counters_text())
 
     # -- frame path (hot) ------------------------------------------------------------------
 
-    def _on_frame(self, link: _Link, payload: bytes, ingest_ns: int) -> None:
+    def _on_frame(self, link: Link, payload: bytes, ingest_ns: int) -> None:
         # Called by WsConnection for every text message; ingest_ns taken before parsing.
         c = self._counters
         c.n_frames += 1
@@ -568,7 +316,7 @@ class BinanceFeed:
         self._sync.reset()
         self._want_snapshot.set()
 
-    def _on_other(self, link: _Link, kind: int, payload: bytes, ingest_ns: int) -> None:
+    def _on_other(self, link: Link, kind: int, payload: bytes, ingest_ns: int) -> None:
         c = self._counters
         d = self._decoder
         if kind in (_TRADE, _AGG_TRADE):
@@ -639,20 +387,20 @@ class BinanceFeed:
 
     # -- joining links ---------------------------------------------------------------------
 
-    def _on_joining_diff(self, link: _Link, ingest_ns: int) -> None:
+    def _on_joining_diff(self, link: Link, ingest_ns: int) -> None:
         held = link.held
         held.append((self._depth.copy(), ingest_ns))
         if len(held) > _MAX_HELD:
             held.popleft()
         self._settle(link)
 
-    def _has_other_joined(self, link: _Link) -> bool:
+    def _has_other_joined(self, link: Link) -> bool:
         return any(
             other is not link and other.slot.is_depth and other.is_joined and other.is_open
             for other in self._links
         )
 
-    def _settle(self, link: _Link) -> None:
+    def _settle(self, link: Link) -> None:
         # Decide whether a not-yet-joined depth link's held diffs chain on the book; feed them
         # once they do, keep holding while they are ahead of a book another link keeps live.
         sync = self._sync
@@ -680,7 +428,7 @@ class BinanceFeed:
             return msg.first_id <= update_id + 1
         return msg.prev_id == update_id
 
-    def _join(self, link: _Link) -> None:
+    def _join(self, link: Link) -> None:
         link.is_joined = True
         link.joined.set()
         log.info(
@@ -739,7 +487,7 @@ class BinanceFeed:
                 continue
             try:
                 delay_s = self._snapshot_delay_s()
-                if delay_s > 0 and await self._sleep(delay_s):
+                if delay_s > 0 and await self._keeper.sleep(delay_s):
                     return
                 if not (sync.needs_snapshot and sync.n_buffered):
                     continue
@@ -753,8 +501,11 @@ class BinanceFeed:
                 raise
             except Exception:  # the task supervisor: count, trace, retry
                 self._counters.n_internal_errors += 1
-                _trace(
-                    self._internal_log, self._counters.n_internal_errors, "feed.snapshot_task_error"
+                trace_error(
+                    log,
+                    self._internal_log,
+                    self._counters.n_internal_errors,
+                    "feed.snapshot_task_error",
                 )
                 self._snap_failures += 1
                 self._want_snapshot.set()
@@ -775,7 +526,7 @@ class BinanceFeed:
             async with asyncio.timeout(cfg.snapshot_timeout_s), http.get(url) as resp:
                 body = await resp.read()
                 status = resp.status
-                retry_after = _retry_after_s(resp.headers.get("Retry-After"))
+                retry_after = retry_after_s(resp.headers.get("Retry-After"))
         except TimeoutError:
             c.n_snapshot_errors += 1
             log.warning(
@@ -840,72 +591,22 @@ class BinanceFeed:
             self._on_crossed()
         return status
 
-    # -- connections -----------------------------------------------------------------------
+    # -- connections (kept by LinkKeeper; what they mean for the book is decided here) -----
 
-    def _backoff_s(self, failures: int) -> float:
-        # Exponential with full jitter between reconnect_min_s and the doubling cap.
-        cfg = self._config
-        cap = min(cfg.reconnect_max_s, cfg.reconnect_min_s * 2.0 ** min(failures - 1, 30))
-        return random.uniform(cfg.reconnect_min_s, max(cap, cfg.reconnect_min_s))  # noqa: S311
-
-    async def _sleep(self, seconds: float) -> bool:
-        # Sleep unless stopped first; True when the feed is stopping.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop_event.wait(), seconds)
-        return self._stopping
-
-    async def _connect(self, slot: _Slot) -> _Link:
-        # Open one more connection for `slot` (it does not replace slot.link).
-        cfg = self._config
-        link = _Link(
-            slot,
-            carries_trades=bool(cfg.trades) and (not slot.is_depth or self._is_spot_rule),
-            carries_bbo=slot.is_depth and cfg.book_ticker,
-        )
-        slot.n_opened += 1
-        conn = WsConnection(
-            slot.url,
-            functools.partial(self._on_frame, link),
-            silence_timeout_s=cfg.silence_timeout_s,
-            name=f"{slot.name}#{slot.n_opened}",
-            on_close=functools.partial(self._on_conn_closed, link),
-        )
-        link.conn = conn
+    def _on_new_link(self, link: Link) -> None:
         # Trade / ticker ids only need deduplicating against a connection still delivering
         # them; a fresh start (the venue may have restarted) forgets the last ids.
         if link.carries_trades and not any(x.carries_trades and x.is_open for x in self._links):
             self._last_trade_id = -1
         if link.carries_bbo and not any(x.carries_bbo and x.is_open for x in self._links):
             self._last_bbo = (-1, 0, 0, 0, 0)
-        self._links.add(link)
-        try:
-            await conn.connect(cfg.silence_timeout_s)
-        except BaseException:
-            self._links.discard(link)
-            raise
-        jitter = min(cfg.rollover_after_s * _ROLLOVER_JITTER, 300.0)
-        after_s = cfg.rollover_after_s + random.uniform(0.0, jitter)  # noqa: S311
-        link.rollover_at_ns = conn.opened_ns + int(after_s * 1e9)
-        log.info("feed.connected conn=%s url=%s", conn.name, slot.url)
-        return link
 
-    def _on_conn_closed(self, link: _Link, conn: WsConnection) -> None:
+    def _on_conn_closed(self, link: Link, conn: WsConnection) -> None:
         # WsConnection's on_close: runs once per connection, on the loop.
-        self._links.discard(link)
-        reason = conn.close_reason
-        if reason == "silence":
-            self._counters.n_silence_timeouts += 1
-        slot = link.slot
-        if slot.link is link:
-            slot.wake.set()
-        if link.is_planned_close or self._stopping:
-            log.info("feed.closed conn=%s reason=%s planned=1", link.name, reason)
-            return
-        log.warning("feed.disconnected conn=%s reason=%s", link.name, reason)
-        if slot.is_depth:
+        if self._keeper.closed(link, conn) and link.slot.is_depth:
             self._depth_link_lost(link)
 
-    def _depth_link_lost(self, link: _Link) -> None:
+    def _depth_link_lost(self, link: Link) -> None:
         link.held.clear()
         if not link.is_joined:
             return
@@ -921,152 +622,15 @@ class BinanceFeed:
         self._invalidate("disconnected")
         self._sync.reset()  # after a reconnect the book is rebuilt from a new snapshot
 
-    async def _slot_loop(self, slot: _Slot) -> None:
-        failures = 0
-        was_lost = False
-        while not self._stopping:
-            try:
-                if slot.link is None or not slot.link.is_open:
-                    try:
-                        link = await self._connect(slot)
-                    except VenueError as exc:
-                        self._counters.n_connect_errors += 1
-                        failures += 1
-                        delay = max(self._backoff_s(failures), exc.retry_after_s)
-                        log.warning(
-                            "feed.connect_error conn=%s error=%s retry_in_s=%.2f",
-                            slot.name,
-                            exc,
-                            delay,
-                        )
-                        if await self._sleep(delay):
-                            return
-                        continue
-                    if was_lost:
-                        self._counters.n_reconnects += 1
-                        log.info("feed.reconnected conn=%s", link.name)
-                    slot.link = link
-                await self._keep(slot)  # after an internal error: back to the open link
-                if self._stopping:
-                    return
-                lived = slot.link.conn.age_s if slot.link and slot.link.conn else 0.0
-                failures = 1 if lived >= _HEALTHY_S else failures + 1
-                was_lost = True
-                slot.link = None
-                if await self._sleep(self._backoff_s(failures)):
-                    return
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the task supervisor: count, trace, carry on
-                self._counters.n_internal_errors += 1
-                _trace(
-                    self._internal_log,
-                    self._counters.n_internal_errors,
-                    "feed.slot_task_error slot=%s",
-                    slot.name,
-                )
-                failures += 1
-                if await self._sleep(self._backoff_s(failures)):
-                    return
+    def _backoff_s(self, failures: int) -> float:
+        return self._keeper.backoff_s(failures)
 
-    async def _keep(self, slot: _Slot) -> None:
-        # Hold slot.link until it closes unplanned (return) or stop; roll it over when due.
-        while not self._stopping:
-            link = slot.link
-            if link is None or not link.is_open:
-                return
-            wait_s = (link.rollover_at_ns - time.monotonic_ns()) / 1e9
-            if not slot.roll_now and wait_s > 0:
-                slot.wake.clear()
-                if link.is_open and not slot.roll_now:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(slot.wake.wait(), wait_s)
-                continue
-            why = "server_shutdown" if slot.roll_now else "age"
-            slot.roll_now = False
-            await self._rollover(slot, link, why)
-
-    async def _rollover(self, slot: _Slot, old: _Link, why: str) -> None:
-        cfg = self._config
-        age_s = old.conn.age_s if old.conn is not None else 0.0
-        log.info("feed.rollover_start conn=%s why=%s age_s=%.1f", old.name, why, age_s)
-        try:
-            new = await self._connect(slot)
-        except VenueError as exc:
-            self._counters.n_connect_errors += 1
-            retry_s = max(self._backoff_s(1), exc.retry_after_s)
-            old.rollover_at_ns = time.monotonic_ns() + int(retry_s * 1e9)
-            log.warning("feed.rollover_connect_error conn=%s error=%s", old.name, exc)
-            return
-        if slot.is_depth and old.is_open:
-            await _first_of(new.joined.wait(), new.wait_closed(), timeout_s=cfg.silence_timeout_s)
-        if self._stopping:
-            new.is_planned_close = True
-            if new.conn is not None:
-                new.conn.close("stopping")
-            return
-        if not old.is_open:  # the old one went first: the new one simply carries on
-            slot.link = new
-            log.warning("feed.rollover_old_lost old=%s new=%s why=%s", old.name, new.name, why)
-            return
-        if new.is_joined:
-            slot.link = new
-            old.is_planned_close = True
-            if old.conn is not None:
-                old.conn.close("rollover")
-            self._counters.n_rollovers += 1
-            log.info("feed.rollover_done old=%s new=%s why=%s", old.name, new.name, why)
-            return
-        # The new connection never chained on within the timeout: keep the old, retry later.
-        new.is_planned_close = True
-        if new.conn is not None:
-            new.conn.close("rollover_abandoned")
-        old.rollover_at_ns = time.monotonic_ns() + int(self._backoff_s(2) * 1e9)
-        log.warning("feed.rollover_abandoned conn=%s new=%s", old.name, new.name)
-
-    async def _close_all(self) -> None:
-        links = [x for x in self._links if x.conn is not None]
-        for link in links:
-            link.is_planned_close = True
-            if link.conn is not None:
-                link.conn.close("stopping")
-        if links:
-            waits = [x.conn.wait_closed() for x in links if x.conn is not None]
-            try:
-                await asyncio.wait_for(asyncio.gather(*waits), _CLOSE_WAIT_S)
-            except TimeoutError:
-                log.warning("feed.close_timeout open=%d", sum(x.is_open for x in links))
+    @property
+    def _stopping(self) -> bool:
+        return self._keeper.is_stopping
 
     def _counters_text(self) -> str:
         return orjson.dumps(self._counters.as_dict()).decode()
-
-
-async def _first_of(*waits: Coroutine[Any, Any, Any], timeout_s: float) -> None:
-    # Return when the first of `waits` finishes or after `timeout_s`; cancel the rest.
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _trace(limited: RateLimitedLog, n_errors: int, msg: str, *args: object) -> None:
-    # The first few unexpected errors get a traceback; after that one rate-limited line.
-    if n_errors <= _TRACEBACKS:
-        log.exception(msg, *args)
-    else:
-        limited.warning(msg, *args)
-
-
-def _retry_after_s(value: str | None) -> float:
-    if value is None:
-        return 0.0
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return 0.0
 
 
 async def load_instrument(config: FeedConfig) -> Instrument:
@@ -1075,7 +639,8 @@ async def load_instrument(config: FeedConfig) -> Instrument:
     Raises
     ------
     VenueError
-        The request failed, timed out or answered with an HTTP error.
+        The request failed or timed out (code 0, retryable), or the venue answered with an
+        HTTP error (classified by `codes.venue_error`).
     WireError
         The body is not JSON, or the symbol's entry is malformed.
     ConfigError
@@ -1090,27 +655,19 @@ async def load_instrument(config: FeedConfig) -> Instrument:
         async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as resp:
             body = await resp.read()
             status = resp.status
-            retry_after = _retry_after_s(resp.headers.get("Retry-After"))
+            retry_after = retry_after_s(resp.headers.get("Retry-After"))
     except TimeoutError:
         raise VenueError(
             0, f"exchangeInfo: no answer within {config.snapshot_timeout_s}s", retryable=True
         ) from None
     except aiohttp.ClientError as exc:
         raise VenueError(0, f"exchangeInfo: {exc}", retryable=True) from None
+    if status != 200:
+        raise venue_error(status, body, retry_after)
     try:
         doc: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
         doc = None
-    if status != 200:
-        code = doc.get("code", 0) if isinstance(doc, dict) else 0
-        msg = doc.get("msg", "") if isinstance(doc, dict) else body[:200].decode(errors="replace")
-        raise VenueError(
-            code if isinstance(code, int) else 0,
-            f"exchangeInfo: {msg}",
-            retryable=status >= 500 or status in (418, 429),
-            http_status=status,
-            retry_after_s=retry_after,
-        )
     if not isinstance(doc, dict) or not isinstance(doc.get("symbols"), list):
         raise WireError(f"exchangeInfo from {url}: not an object with a 'symbols' list")
     for info in doc["symbols"]:
