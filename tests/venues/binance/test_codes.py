@@ -9,6 +9,7 @@ from veloz.venues.binance.codes import CODES
 from veloz.venues.binance.codes import Handling
 from veloz.venues.binance.codes import is_retryable
 from veloz.venues.binance.codes import is_unknown_status
+from veloz.venues.binance.codes import retry_after_s
 from veloz.venues.binance.codes import venue_error
 
 # exchange-protocols.md §9 "Common codes" plus the -1xxx/-2xxx families it names.
@@ -145,3 +146,21 @@ def test_venue_error_403_waf_without_code_retryable() -> None:
 
 def test_venue_error_negative_retry_after_clamped_to_zero() -> None:
     assert venue_error(429, b"", retry_after_s=-3.0).retry_after_s == 0.0
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, 0.0),
+        ("", 0.0),
+        ("7", 7.0),
+        ("0.4", 0.4),
+        ("-3", 0.0),
+        ("soon", 0.0),
+        ("999999999", 259_200.0),
+    ],
+)
+def test_retry_after_header_is_positive_seconds_capped_at_three_days(
+    header: str | None, seconds: float
+) -> None:
+    assert retry_after_s(header) == seconds

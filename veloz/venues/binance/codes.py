@@ -420,3 +420,19 @@ def _parse(http_status: int, body: bytes | str | None) -> tuple[int, str]:
         if isinstance(code, int) and not isinstance(code, bool) and isinstance(msg, str):
             return code, msg
     return 0, f"HTTP {http_status} without a code and msg: {text[:_BODY_CUT]!r}"
+
+
+# The longest documented IP ban (3 days): a longer Retry-After is capped here.
+_MAX_RETRY_AFTER_S = 259_200.0
+
+
+def retry_after_s(header: str | None) -> float:
+    """Return a ``Retry-After`` header as seconds: 0.0 when absent, not a positive number,
+    or unreadable (Binance sends whole seconds); capped at the longest ban, 3 days."""
+    if not header:
+        return 0.0
+    try:
+        value = float(header)
+    except ValueError:
+        return 0.0
+    return min(value, _MAX_RETRY_AFTER_S) if value > 0 else 0.0

@@ -22,6 +22,7 @@ from veloz.errors import ConfigError
 from veloz.errors import VenueError
 from veloz.errors import WireError
 from veloz.log import RateLimitedLog
+from veloz.venues.binance.codes import retry_after_s
 from veloz.venues.binance.codes import venue_error
 from veloz.venues.binance.endpoints import Endpoints
 from veloz.venues.binance.ratelimit import RateLimits
@@ -37,7 +38,6 @@ _NS_PER_MS = 1_000_000
 _MAX_RECV_WINDOW_MS = 60_000
 # exchangeInfo weight: spot 20, USD-M 1 (SD rest-api.md, FD "Exchange Information").
 _EXCHANGE_INFO_WEIGHT = {False: 20, True: 1}
-_MAX_RETRY_AFTER_S = 259_200.0
 _QUERY_RE = re.compile(r"\?[^\s'\"]*")
 _KEEPALIVE_S = 60.0  # idle keep-alive of the pooled connection (aiohttp's default is 15 s)
 
@@ -348,7 +348,7 @@ class RestClient:
         self, method: str, path: str, status: int, body: bytes, retry_after: str
     ) -> VenueError:
         # Record an error answer, block the limiter on 429/418, return its VenueError.
-        err = venue_error(status, body, _seconds(retry_after))
+        err = venue_error(status, body, retry_after_s(retry_after))
         self._counters.n_errors += 1
         now_ns = self._venue_ns()
         if status == 418:
@@ -400,16 +400,6 @@ class RestClient:
     def endpoints(self) -> Endpoints:
         """The product this client talks to."""
         return self._ep
-
-
-def _seconds(text: str) -> float:
-    # Retry-After as seconds; Binance sends an integer. Anything else counts as absent; a
-    # wait beyond the longest documented ban (3 days) is capped there.
-    try:
-        value = float(text)
-    except ValueError:
-        return 0.0
-    return min(value, _MAX_RETRY_AFTER_S) if value > 0 else 0.0
 
 
 def _scrub(text: str) -> str:

@@ -20,6 +20,7 @@ from picows import WSTransport
 
 from veloz.errors import VenueError
 from veloz.log import RateLimitedLog
+from veloz.venues.binance.codes import retry_after_s
 
 __all__ = ["FrameCallback", "WsConnection"]
 
@@ -176,7 +177,7 @@ class WsConnection:
         except picows.WSHandshakeError as exc:
             resp = exc.response
             status = int(resp.status) if resp is not None else 0
-            retry_after = _retry_after(resp.headers.get("Retry-After")) if resp else 0.0
+            retry_after = retry_after_s(resp.headers.get("Retry-After")) if resp else 0.0
             body = (exc.raw_body or b"")[:200].decode("utf-8", "replace")
             raise VenueError(
                 0,
@@ -313,13 +314,3 @@ class WsConnection:
     def __repr__(self) -> str:
         state = "open" if self.is_open else (self.close_reason or "new")
         return f"WsConnection({self.name} {state} age_s={self.age_s:.1f} frames={self.n_frames})"
-
-
-def _retry_after(value: str | None) -> float:
-    # Retry-After in seconds (Binance sends seconds); anything else means "not said".
-    if value is None:
-        return 0.0
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return 0.0
