@@ -126,6 +126,23 @@ class Instrument:
             return f"price {self.px_text(px_raw)} below min {self.px_text(self.min_px_raw)}"
         if self.max_px_raw and px_raw > self.max_px_raw:
             return f"price {self.px_text(px_raw)} above max {self.px_text(self.max_px_raw)}"
+        why = self.check_qty(qty_raw)
+        if why is not None:
+            return why
+        notional = px_raw * qty_raw  # exact Python int at notional_dp
+        if self.min_notional_raw and notional < self.min_notional_raw:
+            # A notional below the minimum fits int64 because the minimum does.
+            nd = self.notional_dp
+            return (
+                f"notional {fixed.to_text(notional, nd)} below min "
+                f"{fixed.to_text(self.min_notional_raw, nd)}"
+            )
+        return None
+
+    def check_qty(self, qty_raw: int) -> str | None:
+        """Return why a quantity would break a venue rule, or None: positive int64 on the
+        step and within [min, max]. The quantity half of `check_order`, alone for market
+        orders (no price to check). O(1)."""
         if not 0 < qty_raw <= _INT64_MAX:
             return f"quantity raw {qty_raw} is not a positive int64"
         if qty_raw % self.step_raw:
@@ -135,12 +152,4 @@ class Instrument:
             return f"quantity {self.qty_text(qty_raw)} below min {self.qty_text(self.min_qty_raw)}"
         if self.max_qty_raw and qty_raw > self.max_qty_raw:
             return f"quantity {self.qty_text(qty_raw)} above max {self.qty_text(self.max_qty_raw)}"
-        notional = px_raw * qty_raw  # exact Python int at notional_dp
-        if self.min_notional_raw and notional < self.min_notional_raw:
-            # A notional below the minimum fits int64 because the minimum does.
-            nd = self.notional_dp
-            return (
-                f"notional {fixed.to_text(notional, nd)} below min "
-                f"{fixed.to_text(self.min_notional_raw, nd)}"
-            )
         return None

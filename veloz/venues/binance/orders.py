@@ -163,20 +163,6 @@ def _reject(reason: str) -> OrderRejected:
     return OrderRejected(reason, by="local")
 
 
-def _check_qty(inst: Instrument, qty: int) -> str | None:
-    # The quantity half of Instrument.check_order, for MARKET orders (no price to check).
-    if qty <= 0:
-        return f"quantity raw {qty} is not positive"
-    if qty % inst.step_raw:
-        step = inst.qty_text(inst.step_raw)
-        return f"quantity {inst.qty_text(qty)} is not a multiple of step {step}"
-    if inst.min_qty_raw and qty < inst.min_qty_raw:
-        return f"quantity {inst.qty_text(qty)} below min {inst.qty_text(inst.min_qty_raw)}"
-    if inst.max_qty_raw and qty > inst.max_qty_raw:
-        return f"quantity {inst.qty_text(qty)} above max {inst.qty_text(inst.max_qty_raw)}"
-    return None
-
-
 def new_order_params(req: OrderRequest, inst: Instrument, is_usdm: bool) -> list[tuple[str, str]]:
     """Return the parameters of ``POST /api/v3/order`` / ``/fapi/v1/order`` (or WS-API
     ``order.place``) for `req`, in send order, without timestamp and signature.
@@ -224,7 +210,7 @@ def new_order_params(req: OrderRequest, inst: Instrument, is_usdm: bool) -> list
     if req.order_type == "MARKET":
         if req.px != 0:
             raise _reject("a MARKET order takes no price (px must be 0)")
-        why = _check_qty(inst, req.qty)
+        why = inst.check_qty(req.qty)
         if why is not None:
             raise _reject(why)
     else:
