@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 from collections import OrderedDict
-from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -25,10 +24,10 @@ import pytest
 
 from bench.sim_load import SimProc
 from bench.sim_load import run_async
+from tests.integration.uds_sink import Sink
 from veloz._core import fixed
 from veloz._core.book import Book
 from veloz._core.book import Side
-from veloz.model.events import ExecEvent
 from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
 from veloz.model.events import OrderUpdate
@@ -55,7 +54,6 @@ FEEDS = [("binance-spot", "BTCUSDT"), ("binance-spot", "ETHUSDT"), ("binance-usd
 SIM_VENUE = {"binance-spot": "spot", "binance-usdm": "usdm"}
 N_LEVELS = 500  # compared per side: well inside the 1000-level snapshot the feed starts from
 KEPT = 64  # published books remembered per feed, by update id
-WAIT_S = 5.0
 
 Levels = list[tuple[int, int]]
 
@@ -110,40 +108,6 @@ def _side(book: Book, side: int) -> Levels:
 
 def _raws(levels: list[list[str]]) -> Levels:
     return [(fixed.parse(p, 8), fixed.parse(q, 8)) for p, q in levels[:N_LEVELS]]
-
-
-class Sink:
-    """User-data sink: keeps every event; `wait` blocks until a condition holds."""
-
-    def __init__(self) -> None:
-        self.events: list[ExecEvent] = []
-        self.restarts: list[str] = []
-        self._changed = asyncio.Event()
-
-    def on_event(self, ev: ExecEvent) -> None:
-        self.events.append(ev)
-        self._changed.set()
-
-    def on_restart(self, reason: str) -> None:
-        self.restarts.append(reason)
-        self._changed.set()
-
-    async def wait(self, what: str, pred: Callable[[], bool]) -> None:
-        try:
-            async with asyncio.timeout(WAIT_S):
-                while not pred():
-                    self._changed.clear()
-                    await self._changed.wait()
-        except TimeoutError:
-            tail = [_brief(e) for e in self.events[-12:]]
-            raise AssertionError(f"no {what} within {WAIT_S}s; last events {tail}") from None
-
-    def has(self, kind: type[Any], pred: Callable[[Any], bool]) -> bool:
-        return any(isinstance(e, kind) and pred(e) for e in self.events)
-
-
-def _brief(ev: ExecEvent) -> str:
-    return f"{type(ev).__name__}:{getattr(ev, 'client_order_id', '')}:{getattr(ev, 'status', '')}"
 
 
 @dataclass
@@ -242,17 +206,17 @@ async def _trade_round(v: Venue) -> None:
         cid = rest_ack.client_order_id
         await v.sink.wait(
             f"{v.ep.venue} CANCELED update for {cid}",
-            lambda cid=cid: v.sink.has(
-                OrderUpdate, lambda e: e.client_order_id == cid and e.status.is_terminal
+            lambda cid=cid: any(
+                u.status.is_terminal for u in v.sink.of(OrderUpdate, client_order_id=cid)
             ),
         )
         taker = await ex.place(OrderRequest("BTCUSDT", "BUY", "MARKET", qty))
         tid = taker.client_order_id
         await v.sink.wait(
             f"{v.ep.venue} fill of {tid}",
-            lambda tid=tid: v.sink.has(Fill, lambda e: e.client_order_id == tid),
+            lambda tid=tid: bool(v.sink.of(Fill, client_order_id=tid)),
         )
-        fills = [ev for ev in v.sink.events if isinstance(ev, Fill) and ev.client_order_id == tid]
+        fills = v.sink.of(Fill, client_order_id=tid)
         assert sum(f.qty for f in fills) == qty
 
 

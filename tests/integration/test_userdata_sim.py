@@ -8,7 +8,6 @@ told, and later events still arrive. Every wait is on a sink condition with a ti
 """
 
 import asyncio
-from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,10 +16,10 @@ import pytest
 
 from bench.sim_load import SimProc
 from bench.sim_load import run_async
+from tests.integration.uds_sink import Sink
 from veloz._core import fixed
 from veloz.model.events import ASSET_DP
 from veloz.model.events import BalanceUpdate
-from veloz.model.events import ExecEvent
 from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
 from veloz.model.events import OrderUpdate
@@ -48,39 +47,6 @@ def sim() -> Iterator[SimProc]:
         assert proc.rest.startswith("http://127.0.0.1:"), proc.urls
         assert proc.key, proc.stdout
         yield proc
-
-
-class Sink:
-    """Collects events and restarts; `wait` blocks until a condition on them holds."""
-
-    def __init__(self) -> None:
-        self.events: list[ExecEvent] = []
-        self.restarts: list[str] = []
-        self._changed = asyncio.Event()
-
-    def on_event(self, ev: ExecEvent) -> None:
-        self.events.append(ev)
-        self._changed.set()
-
-    def on_restart(self, reason: str) -> None:
-        self.restarts.append(reason)
-        self._changed.set()
-
-    async def wait(self, what: str, pred: Callable[[], bool]) -> None:
-        try:
-            async with asyncio.timeout(WAIT_S):
-                while not pred():
-                    self._changed.clear()
-                    await self._changed.wait()
-        except TimeoutError:
-            raise AssertionError(f"no {what} within {WAIT_S}s; got {self.events}") from None
-
-    def of(self, kind: type[Any], **match: Any) -> list[Any]:
-        return [
-            e
-            for e in self.events
-            if isinstance(e, kind) and all(getattr(e, k) == v for k, v in match.items())
-        ]
 
 
 async def _rest(sim: SimProc, ep: Endpoints) -> tuple[RestClient, dict[str, Instrument]]:
