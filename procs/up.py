@@ -1,0 +1,105 @@
+"""`veloz up`: run the whole pipeline (sim, feeds, gateway, strategy) from one TOML file.
+
+Exit codes: 0 a clean run (stopped by SIGINT/SIGTERM or ``--duration``, every child stopped
+with 0); 1 a child was given up (too many restarts, bad config, no ready file) or did not
+stop cleanly; 2 bad flags or config. Prints the latency report and a per-child summary on
+stdout at the end; logs to stderr; children log to ``<run>/log/<child>.log``.
+"""
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+import uvloop
+
+from veloz import log as vlog
+from veloz.config.emit import dumps
+from veloz.errors import ConfigError
+from veloz.up.config import DEFAULT_CONFIG
+from veloz.up.config import UpConfig
+from veloz.up.config import load_up_config
+from veloz.up.plan import build_children
+from veloz.up.plan import latency_report
+from veloz.up.plan import prepare_run_dir
+from veloz.up.plan import restart_policy
+from veloz.up.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="veloz up",
+        description="Start the simulator, feeds, gateway and strategy process from one TOML "
+        "config, restart crashed children, stop them all on SIGINT/SIGTERM or --duration, "
+        "and print the latency report.",
+    )
+    p.add_argument("--config", type=Path, metavar="FILE", help=f"default {DEFAULT_CONFIG}")
+    p.add_argument("--run-dir", type=Path, metavar="DIR", help="sockets, logs, latency files")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS")
+    p.add_argument("--print-config", action="store_true", help="print the effective config")
+    return p
+
+
+def _load(args: argparse.Namespace) -> UpConfig:
+    cfg = load_up_config(args.config or DEFAULT_CONFIG)
+    if args.duration is not None:
+        if not args.duration > 0:
+            raise ConfigError(f"--duration {args.duration}: must be > 0")
+        cfg = dataclasses.replace(cfg, duration_s=args.duration)
+    if args.run_dir is not None:
+        cfg = dataclasses.replace(cfg, bus=cfg.bus.with_run_dir(args.run_dir.absolute()))
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``veloz up``; return the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        cfg = _load(args)
+    except ConfigError as exc:
+        print(f"veloz up: {exc}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        print(f"# run_dir = {cfg.bus.run_dir}")
+        print(dumps(cfg.as_dict()), end="")
+        return 0
+    vlog.setup(cfg.log_level)
+    try:
+        run_dir = prepare_run_dir(cfg)
+        children = build_children(cfg)
+    except (ConfigError, OSError) as exc:
+        print(f"veloz up: {exc}", file=sys.stderr)
+        return 2
+    log.info(
+        "up.start run_dir=%s children=%s duration_s=%g",
+        run_dir,
+        ",".join(c.name for c in children),
+        cfg.duration_s,
+    )
+    sup = Supervisor(
+        children,
+        restart_policy(cfg),
+        stop_timeout_s=cfg.stop_timeout_s,
+        duration_s=cfg.duration_s,
+    )
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        rc = runner.run(sup.run())
+    try:
+        print(latency_report(run_dir))
+    except (ImportError, OSError, ValueError) as exc:
+        log.warning("up.no_latency_report error=%s", exc)
+    print()
+    print(sup.summary())
+    log.info("up.done rc=%d reason=%s", rc, sup.stop_reason)
+    return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
