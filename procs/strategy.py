@@ -1,0 +1,106 @@
+"""`veloz strategy`: run the configured strategies on the bus, pinned to a core.
+
+Exit codes: 0 stopped by SIGINT/SIGTERM (or ``--duration``) after on_stop, cancels and the
+latency file; 2 bad flags, config, strategy path or core. Logs ``key=value`` lines to stderr.
+"""
+
+import argparse
+import dataclasses
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from veloz import config as vconfig
+from veloz import log as vlog
+from veloz.errors import ConfigError
+from veloz.strategy.base import Strategy
+from veloz.strategy.config import StrategyProcessConfig
+from veloz.strategy.loader import load_class
+from veloz.strategy.runtime import BusLoop
+from veloz.strategy.runtime import Runtime
+from veloz.strategy.runtime import pin_cpu
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="veloz strategy",
+        description="Run the strategies of --config in one process: market data from the "
+        "feeds' bus sockets, orders to the gateway, order events back from it.",
+    )
+    p.add_argument("--config", type=Path, metavar="FILE", required=True, help="TOML config")
+    p.add_argument("--run-dir", type=Path, metavar="DIR", help="bus run dir (overrides [bus])")
+    p.add_argument("--cpu", type=int, metavar="N", help="pin the loop to core N (overrides cpu)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS")
+    return p
+
+
+def _load(args: argparse.Namespace) -> StrategyProcessConfig:
+    cfg = vconfig.load(StrategyProcessConfig, args.config)  # errors name the file and key
+    if args.run_dir is not None:
+        cfg = dataclasses.replace(cfg, bus=cfg.bus.with_run_dir(args.run_dir))
+    if args.cpu is not None:
+        if args.cpu < 0:
+            raise ConfigError(f"--cpu {args.cpu}: must be >= 0")
+        cfg = dataclasses.replace(cfg, cpu=args.cpu)
+    if args.duration is not None and not args.duration > 0:
+        raise ConfigError(f"--duration {args.duration}: must be > 0")
+    return cfg
+
+
+def _strategies(cfg: StrategyProcessConfig, config_dir: Path) -> list[Strategy]:
+    # Relative file paths resolve against the current directory, then the config's.
+    out = []
+    for spec in cfg.strategies:
+        cls = load_class(spec.path, base_dir=None, fallback_dir=config_dir)
+        try:
+            out.append(cls(spec.name, spec.params))
+        except Exception as exc:  # the user's constructor: report it as a config error
+            log.exception("strategy.construct_failed strategy=%s path=%s", spec.name, spec.path)
+            raise ConfigError(
+                f"strategies {spec.name}: {cls.__name__}(...) failed: {type(exc).__name__}: {exc}"
+            ) from None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the strategy process until SIGINT/SIGTERM or ``--duration``; return the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        cfg = _load(args)
+        vlog.setup(cfg.log_level)
+        strategies = _strategies(cfg, args.config.resolve().parent)
+        if cfg.cpu is not None:
+            pin_cpu(cfg.cpu)
+        loop = BusLoop(
+            cfg,
+            lambda send: Runtime(
+                cfg.proc, zip(cfg.strategies, strategies, strict=True), send, cfg.start_timeout_s
+            ),
+        )
+    except ConfigError as exc:
+        print(f"veloz strategy: {exc}", file=sys.stderr)
+        return 2
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("strategy.signal signal=%s", signal.Signals(signum).name)
+        loop.request_stop()
+
+    signal.set_wakeup_fd(loop.wakeup_fd)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        loop.run(args.duration)
+    finally:
+        signal.set_wakeup_fd(-1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
