@@ -1,0 +1,924 @@
+"""Bus wire codec: round trips of every type, seq, strict decoding, BookView, the doc's decoder."""
+
+import contextlib
+import json
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from veloz._core import wire
+from veloz._core.book import Book
+from veloz._core.book import Side as BookSide
+from veloz._core.units import Px
+from veloz._core.units import Qty
+from veloz.errors import WireError
+
+I64_MIN = -(2**63)
+I64_MAX = 2**63 - 1
+DOC = Path(__file__).resolve().parents[3] / "docs" / "wire.md"
+S255 = "x" * 255
+SPOT = wire.venue_id("binance-spot")
+
+i64 = st.integers(I64_MIN, I64_MAX)
+dp = st.integers(0, 18)
+text = st.text(max_size=60).filter(lambda s: len(s.encode("utf-8", "surrogatepass")) <= 255)
+utf8 = text.filter(lambda s: not any(0xD800 <= ord(c) <= 0xDFFF for c in s))
+
+
+def book_of(bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> Book:
+    book = Book(2, 5)
+    for px, qty in bids:
+        book.apply_level(BookSide.BID, Px(px), Qty(qty))
+    for px, qty in asks:
+        book.apply_level(BookSide.ASK, Px(px), Qty(qty))
+    return book
+
+
+def top(book: Book, side: int, n: int) -> tuple[tuple[int, int], ...]:
+    px, qty = book.top_n(side, n)
+    return tuple(zip(px.tolist(), qty.tolist(), strict=True))
+
+
+def one_of_each(enc: wire.Encoder) -> list[bytes]:
+    """One valid message of every type (BOOK with levels), in MsgType order."""
+    book = book_of([(100, 1), (99, 2)], [(101, 3)])
+    return [
+        enc.book(7, book, 5, 11, 1, 2),
+        enc.bbo(7, 11, 2, 5, 100, 1, 101, 3, 1, 2),
+        enc.trade(7, 12, 2, 5, 100, 1, True, 1, 2),
+        enc.kline(7, 0, 60, 60, 2, 5, 1, 2, 3, 4, 5, 6, False, 1, 2),
+        enc.status(7, True, "synced", 3),
+        enc.instrument(7, "BTCUSDT", "BTC", "USDT", 2, 5, 1, 1, 1, 10**12, 500),
+        enc.order_cmd(7, 1, "mm", "c1", 1, 1, 1, 2, 5, 100, 1, False, 4),
+        enc.order_event(7, "mm", "c1", 5, 1, 1, 1, 1, 2, 5, 100, 1, 0, 0, "", 1, 2),
+        enc.fill(7, "mm", "c1", 5, 6, 1, 2, 5, 100, 1, 10, "BNB", True, 0, 1, 2),
+        enc.latency("ingest_to_dispatch", 1, 2, 3, 4, 5, 6, b"HISTF", 7),
+    ]
+
+
+def with_payload_len(body: bytes, n: int) -> bytes:
+    return body[:12] + struct.pack("<I", n) + body[16:]
+
+
+# ---- header, seq, peeks -----------------------------------------------------------------------
+
+
+def test_wire_constants_match_contract() -> None:
+    assert (wire.HEADER_SIZE, wire.VERSION, wire.MAGIC, wire.ASSET_DP) == (48, 1, b"VZ", 8)
+    assert [int(t) for t in wire.MsgType] == [1, 2, 3, 4, 5, 6, 16, 17, 18, 32]
+
+
+def test_wire_venue_ids_round_trip_and_unknown_raise() -> None:
+    names = ["binance-spot", "binance-usdm", "okx-spot", "okx-swap", "bybit-spot"]
+    assert [wire.venue_id(n) for n in [*names, "bybit-linear"]] == [1, 2, 3, 4, 5, 6]
+    assert all(wire.venue_name(wire.venue_id(n)) == n for n in names)
+    with pytest.raises(WireError, match="unknown venue name"):
+        wire.venue_id("kraken")
+    with pytest.raises(WireError, match="unknown venue id 99"):
+        wire.venue_name(99)
+
+
+def test_wire_header_fields_of_bbo_are_as_encoded() -> None:
+    body = wire.Encoder(SPOT).bbo(9, 1, 2, 5, 1, 1, 2, 1, exch_ns=123, ingest_ns=456)
+    h = wire.header(body)
+    assert (h.version, h.msg_type, h.venue, h.flags, h.inst) == (1, 2, SPOT, 0, 9)
+    assert (h.payload_len, h.seq, h.exch_ns, h.ingest_ns) == (48, 1, 123, 456)
+    assert h.publish_ns > 0
+    assert len(body) == 96 and body[:4] == b"VZ\x01\x02"
+
+
+def test_wire_encoder_seq_increments_across_types_from_one() -> None:
+    enc = wire.Encoder(SPOT)
+    assert enc.seq == 0
+    seqs = [wire.header(b).seq for b in one_of_each(enc)]
+    assert seqs == list(range(1, 11))
+    assert enc.seq == 10
+
+
+def test_wire_encoder_bad_argument_raises_value_error_and_keeps_seq() -> None:
+    enc = wire.Encoder(SPOT)
+    with pytest.raises(ValueError, match="price_dp"):
+        enc.bbo(1, 1, 19, 5, 1, 1, 1, 1, 0, 0)
+    with pytest.raises(ValueError, match="side"):
+        enc.order_cmd(1, 1, "s", "c", 3, 1, 1, 2, 5, 1, 1, False, 0)
+    with pytest.raises(ValueError, match="action"):
+        enc.order_cmd(1, 0, "s", "c", 1, 1, 1, 2, 5, 1, 1, False, 0)
+    with pytest.raises(ValueError, match="status"):
+        enc.order_event(1, "s", "c", 0, 7, 1, 1, 1, 2, 5, 1, 1, 0, 0, "", 0, 0)
+    with pytest.raises(ValueError, match="256 UTF-8 bytes"):
+        enc.status(1, True, S255 + "y", 0)
+    with pytest.raises(ValueError, match="inst"):
+        enc.trade(-1, 1, 2, 5, 1, 1, False, 0, 0)
+    with pytest.raises(ValueError, match="UTF-8"):
+        enc.status(1, True, "\ud800", 0)
+    with pytest.raises(OverflowError):
+        enc.bbo(1, 1, 2, 5, 2**63, 1, 1, 1, 0, 0)
+    assert enc.seq == 0
+
+
+def test_wire_msg_type_peek_gives_type_or_minus_one() -> None:
+    bodies = one_of_each(wire.Encoder(SPOT))
+    assert [wire.msg_type(b) for b in bodies] == [int(t) for t in wire.MsgType]
+    assert wire.msg_type(b"") == -1
+    assert wire.msg_type(b"XX" + bodies[1][2:]) == -1
+    assert wire.msg_type(bodies[1][:-1]) == -1
+    assert wire.msg_type("not bytes") == -1  # type: ignore[arg-type]
+
+
+def test_wire_ingest_ns_peek_reads_header_and_accepts_bytearray() -> None:
+    body = wire.Encoder(SPOT).trade(1, 1, 2, 5, 1, 1, False, 0, ingest_ns=987654321)
+    assert wire.ingest_ns(body) == 987654321
+    assert wire.ingest_ns(bytearray(body)) == 987654321
+    assert wire.ingest_ns(memoryview(body)) == 987654321
+
+
+def test_wire_publish_ns_is_monotonic_clock_at_encode() -> None:
+    import time
+
+    before = time.monotonic_ns()
+    body = wire.Encoder(SPOT).bbo(1, 1, 2, 5, 1, 1, 1, 1, 0, 0)
+    after = time.monotonic_ns()
+    assert before <= wire.header(body).publish_ns <= after
+
+
+# ---- round trips with extreme values ----------------------------------------------------------
+
+
+def test_wire_bbo_round_trip_extreme_raws() -> None:
+    body = wire.Encoder(2).bbo(
+        2**31 - 1, I64_MAX, 18, 0, I64_MIN, I64_MAX, I64_MAX, I64_MIN, I64_MIN, I64_MAX
+    )
+    m = wire.decode(body)
+    assert isinstance(m, wire.BboMsg)
+    assert (m.update_id, m.price_dp, m.qty_dp) == (I64_MAX, 18, 0)
+    assert (m.bid_px, m.bid_qty, m.ask_px, m.ask_qty) == (I64_MIN, I64_MAX, I64_MAX, I64_MIN)
+    assert (m.header.inst, m.header.exch_ns, m.header.ingest_ns) == (2**31 - 1, I64_MIN, I64_MAX)
+    assert m.to_dict()["bid_px"] == "-9.223372036854775808"
+
+
+def test_wire_book_round_trip_equals_top_n_and_caps_at_n_levels() -> None:
+    book = book_of([(100 - i, i + 1) for i in range(30)], [(101 + i, i + 1) for i in range(25)])
+    enc = wire.Encoder(SPOT, max_levels=20)
+    m = wire.decode(enc.book(3, book, 20, 42, 5, 6))
+    assert isinstance(m, wire.BookMsg)
+    assert m.bids == top(book, BookSide.BID, 20)
+    assert m.asks == top(book, BookSide.ASK, 20)
+    assert (m.update_id, m.price_dp, m.qty_dp, m.header.payload_len) == (42, 2, 5, 16 + 640)
+
+
+def test_wire_book_short_side_sends_fewer_levels() -> None:
+    book = book_of([(100, 1)], [(101, 2), (102, 3), (103, 4)])
+    m = wire.decode(wire.Encoder(SPOT).book(1, book, 5, 1, 0, 0))
+    assert isinstance(m, wire.BookMsg)
+    assert m.bids == ((100, 1),)
+    assert m.asks == ((101, 2), (102, 3), (103, 4))
+
+
+def test_wire_book_empty_round_trips_with_no_levels() -> None:
+    m = wire.decode(wire.Encoder(SPOT).book(1, Book(2, 5), 20, 0, 0, 0))
+    assert isinstance(m, wire.BookMsg)
+    assert (m.bids, m.asks, m.header.payload_len) == ((), (), 16)
+
+
+def test_wire_book_extreme_raws_round_trip() -> None:
+    book = book_of([(I64_MIN + 1, I64_MAX)], [(I64_MAX, 1)])
+    m = wire.decode(wire.Encoder(SPOT).book(1, book, 1, 0, 0, 0))
+    assert isinstance(m, wire.BookMsg)
+    assert (m.bids, m.asks) == (((I64_MIN + 1, I64_MAX),), ((I64_MAX, 1),))
+
+
+def test_wire_book_more_than_max_levels_raises_value_error() -> None:
+    enc = wire.Encoder(SPOT, max_levels=5)
+    with pytest.raises(ValueError, match=r"n_levels must be 0\.\.5"):
+        enc.book(1, Book(2, 5), 6, 0, 0, 0)
+    with pytest.raises(ValueError, match="n_levels"):
+        enc.book(1, Book(2, 5), -1, 0, 0, 0)
+    with pytest.raises(TypeError):
+        enc.book(1, None, 1, 0, 0, 0)  # type: ignore[arg-type]
+
+
+def test_wire_trade_and_kline_round_trip() -> None:
+    enc = wire.Encoder(SPOT)
+    t = wire.decode(enc.trade(1, I64_MAX, 8, 8, I64_MIN, I64_MAX, True, 1, 2))
+    assert isinstance(t, wire.TradeMsg)
+    assert (t.trade_id, t.px, t.qty, t.is_buyer_maker) == (I64_MAX, I64_MIN, I64_MAX, True)
+    k = wire.decode(
+        enc.kline(
+            1,
+            I64_MIN,
+            I64_MAX,
+            2**32 - 1,
+            2,
+            5,
+            1,
+            I64_MAX,
+            I64_MIN,
+            4,
+            I64_MAX,
+            I64_MIN,
+            True,
+            0,
+            0,
+        )
+    )
+    assert isinstance(k, wire.KlineMsg)
+    assert (k.open_ns, k.close_ns, k.interval_s) == (I64_MIN, I64_MAX, 2**32 - 1)
+    assert (k.open_px, k.high_px, k.low_px, k.close_px) == (1, I64_MAX, I64_MIN, 4)
+    assert (k.volume, k.n_trades, k.is_closed) == (I64_MAX, I64_MIN, True)
+
+
+def test_wire_status_and_instrument_round_trip_255_byte_strings() -> None:
+    enc = wire.Encoder(SPOT)
+    s = wire.decode(enc.status(4, False, S255, 77))
+    assert isinstance(s, wire.StatusMsg)
+    assert (s.is_live, s.reason, s.header.ingest_ns) == (False, S255, 77)
+    i = wire.decode(enc.instrument(4, S255, "BTC", "", 2, 8, 1, 2, 3, I64_MAX, I64_MIN))
+    assert isinstance(i, wire.InstrumentMsg)
+    assert (i.symbol, i.base, i.quote, i.price_dp, i.qty_dp) == (S255, "BTC", "", 2, 8)
+    assert (i.tick_raw, i.step_raw, i.min_qty_raw) == (1, 2, 3)
+    assert (i.max_qty_raw, i.min_notional_raw) == (I64_MAX, I64_MIN)
+
+
+def test_wire_order_cmd_round_trip_enums_and_trigger_time() -> None:
+    enc = wire.Encoder(SPOT)
+    body = enc.order_cmd(
+        3,
+        wire.Action.NEW,
+        "mm-1",
+        "cid-9",
+        wire.Side.SELL,
+        wire.OrdType.LIMIT_MAKER,
+        wire.Tif.GTX,
+        2,
+        5,
+        6500001,
+        12345,
+        True,
+        trigger_ns=555,
+    )
+    m = wire.decode(body)
+    assert isinstance(m, wire.OrderCmdMsg)
+    assert (m.action, m.side, m.ord_type, m.tif) == (
+        wire.Action.NEW,
+        wire.Side.SELL,
+        wire.OrdType.LIMIT_MAKER,
+        wire.Tif.GTX,
+    )
+    assert (m.strategy, m.client_order_id, m.px, m.qty, m.reduce_only) == (
+        "mm-1",
+        "cid-9",
+        6500001,
+        12345,
+        True,
+    )
+    assert m.header.ingest_ns == 555
+
+
+def test_wire_order_cmd_cancel_all_with_no_side_decodes_none() -> None:
+    m = wire.decode(wire.Encoder(SPOT).order_cmd(3, 3, "mm", "", 0, 0, 0, 0, 0, 0, 0, False, 1))
+    assert isinstance(m, wire.OrderCmdMsg)
+    assert (m.action, m.side, m.ord_type, m.tif, m.client_order_id) == (
+        wire.Action.CANCEL_ALL,
+        None,
+        None,
+        None,
+        "",
+    )
+    assert m.to_dict()["side"] is None
+
+
+def test_wire_non_ascii_strategy_name_round_trips_as_utf8() -> None:
+    name = "策略-ü" * 20  # 180 UTF-8 bytes
+    m = wire.decode(wire.Encoder(SPOT).order_cmd(1, 1, name, "c", 1, 1, 1, 2, 5, 1, 1, False, 0))
+    assert isinstance(m, wire.OrderCmdMsg)
+    assert m.strategy == name
+
+
+def test_wire_order_event_round_trip_negative_error_code() -> None:
+    body = wire.Encoder(SPOT).order_event(
+        1,
+        "mm",
+        "c1",
+        I64_MAX,
+        wire.Status.REJECTED,
+        wire.Side.BUY,
+        wire.OrdType.MARKET,
+        wire.Tif.IOC,
+        2,
+        5,
+        0,
+        10,
+        5,
+        -2010,
+        "insufficient balance",
+        exch_ns=8,
+        recv_ns=9,
+    )
+    m = wire.decode(body)
+    assert isinstance(m, wire.OrderEventMsg)
+    assert (m.status, m.side, m.ord_type, m.tif) == (
+        wire.Status.REJECTED,
+        wire.Side.BUY,
+        wire.OrdType.MARKET,
+        wire.Tif.IOC,
+    )
+    assert (m.venue_order_id, m.qty, m.filled_qty, m.error_code) == (I64_MAX, 10, 5, -2010)
+    assert (m.reason, m.header.exch_ns, m.header.ingest_ns) == ("insufficient balance", 8, 9)
+
+
+def test_wire_fill_round_trip_asset_dp_fields() -> None:
+    body = wire.Encoder(2).fill(
+        1, "mm", "c1", 77, 88, 2, 1, 3, 6500001, 5, -12345, "USDT", False, I64_MIN, 1, 2
+    )
+    m = wire.decode(body)
+    assert isinstance(m, wire.FillMsg)
+    assert (m.venue_order_id, m.trade_id, m.side, m.px, m.qty) == (
+        77,
+        88,
+        wire.Side.SELL,
+        6500001,
+        5,
+    )
+    assert (m.fee, m.fee_asset, m.is_maker, m.realized_pnl) == (-12345, "USDT", False, I64_MIN)
+    d = m.to_dict()
+    assert (d["fee"], d["fee_raw"]) == ("-0.00012345", -12345)
+
+
+def test_wire_latency_round_trip_large_histogram() -> None:
+    hdr = bytes(range(256)) * 100  # bigger than the preallocated buffer
+    m = wire.decode(wire.Encoder(0).latency("trigger_to_send", 10, 1, 2, 3, 4, I64_MAX, hdr, 5))
+    assert isinstance(m, wire.LatencyMsg)
+    assert (m.name, m.count, m.p50_ns, m.p99_ns, m.max_ns, m.hdr) == (
+        "trigger_to_send",
+        10,
+        1,
+        3,
+        I64_MAX,
+        hdr,
+    )
+    assert (m.header.inst, m.header.ingest_ns) == (0, 5)
+
+
+def test_wire_to_dict_of_every_type_is_json_with_text_and_raw() -> None:
+    for body in one_of_each(wire.Encoder(SPOT)):
+        d = wire.decode(body).to_dict()
+        assert json.loads(json.dumps(d)) == d
+        assert d["type"] == wire.MsgType(wire.msg_type(body)).name.lower()
+        assert d["header"]["venue"] == "binance-spot"
+    bbo = wire.decode(one_of_each(wire.Encoder(SPOT))[1]).to_dict()
+    assert (bbo["bid_px"], bbo["bid_px_raw"], bbo["ask_qty"]) == ("1.00", 100, "0.00003")
+
+
+# ---- strict decoding --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda b: b[:47], "short message: 47 bytes"),
+        (lambda b: b"", "short message: 0 bytes"),
+        (lambda b: b"XZ" + b[2:], "bad magic"),
+        (lambda b: b[:2] + b"\x02" + b[3:], "unknown wire version 2"),
+        (lambda b: b[:3] + b"\x07" + b[4:], "unknown message type 7"),
+        (lambda b: b + b"\x00", "payload length 48 in the header disagrees"),
+        (lambda b: b[:-1], "disagrees with the body"),
+        (lambda b: with_payload_len(b[:90], 42), "BBO payload is 42 bytes"),
+        (lambda b: b[: 48 + 8] + b"\x13" + b[57:], "BBO price_dp 19"),
+    ],
+    ids=["short", "empty", "magic", "version", "type", "longer", "truncated", "fixed", "dp"],
+)
+def test_wire_decode_malformed_header_or_bbo_raises_wire_error(mutate: Any, match: str) -> None:
+    body = wire.Encoder(SPOT).bbo(1, 1, 2, 5, 1, 1, 2, 1, 0, 0)
+    with pytest.raises(WireError, match=match):
+        wire.decode(mutate(body))
+
+
+def test_wire_header_and_ingest_ns_of_bad_header_raise_wire_error() -> None:
+    body = wire.Encoder(SPOT).bbo(1, 1, 2, 5, 1, 1, 2, 1, 0, 0)
+    for bad in (body[:47], b"XZ" + body[2:], body + b"\x00"):
+        with pytest.raises(WireError):
+            wire.header(bad)
+        with pytest.raises(WireError):
+            wire.ingest_ns(bad)
+
+
+def test_wire_decode_book_counts_past_body_raise() -> None:
+    body = wire.Encoder(SPOT).book(1, book_of([(100, 1)], [(101, 1)]), 5, 1, 0, 0)
+    bad = body[: 48 + 10] + struct.pack("<H", 3) + body[48 + 12 :]
+    with pytest.raises(WireError, match="BOOK counts 3 bids \\+ 1 asks need 80"):
+        wire.decode(bad)
+    with pytest.raises(WireError, match="BOOK counts"):
+        wire.BookView().update(bad)
+
+
+def test_wire_decode_string_past_end_raises() -> None:
+    body = wire.Encoder(SPOT).status(1, True, "abc", 0)
+    bad = body[:56] + b"\x09" + body[57:]
+    with pytest.raises(WireError, match="STATUS reason: string of 9 bytes"):
+        wire.decode(bad)
+    missing = with_payload_len(body[:56], 8)
+    with pytest.raises(WireError, match="STATUS reason: string length at payload offset 8"):
+        wire.decode(missing)
+
+
+def test_wire_decode_bad_utf8_raises() -> None:
+    body = wire.Encoder(SPOT).order_cmd(1, 1, "ab", "cd", 1, 1, 1, 2, 5, 1, 1, False, 0)
+    bad = body[: 48 + 25] + b"\xff\xfe" + body[48 + 27 :]
+    with pytest.raises(WireError, match="ORDER_CMD strategy is not valid UTF-8"):
+        wire.decode(bad)
+
+
+def test_wire_decode_bad_enum_and_flag_values_raise() -> None:
+    body = wire.Encoder(SPOT).order_cmd(1, 1, "ab", "cd", 1, 1, 1, 2, 5, 1, 1, False, 0)
+    with pytest.raises(WireError, match="ORDER_CMD action value 0"):
+        wire.decode(body[:48] + b"\x00" + body[49:])
+    with pytest.raises(WireError, match="ORDER_CMD side value 3"):
+        wire.decode(body[:49] + b"\x03" + body[50:])
+    with pytest.raises(WireError, match="ORDER_CMD reduce_only must be 0 or 1"):
+        wire.decode(body[:54] + b"\x02" + body[55:])
+    ev = wire.Encoder(SPOT).order_event(1, "s", "c", 0, 1, 1, 1, 1, 2, 5, 1, 1, 0, 0, "", 0, 0)
+    with pytest.raises(WireError, match="ORDER_EVENT status value 9"):
+        wire.decode(ev[:48] + b"\x09" + ev[49:])
+
+
+def test_wire_decode_latency_hdr_past_end_raises() -> None:
+    body = wire.Encoder(0).latency("x", 1, 1, 1, 1, 1, 1, b"abcd", 0)
+    off = 48 + 48 + 2  # payload fixed part, then name "x" (1 + 1 bytes)
+    bad = body[:off] + struct.pack("<I", 5) + body[off + 4 :]
+    with pytest.raises(WireError, match="LATENCY hdr of 5 bytes"):
+        wire.decode(bad)
+
+
+def test_wire_decode_every_type_truncated_fixed_part_raises() -> None:
+    for body in one_of_each(wire.Encoder(SPOT)):
+        short = with_payload_len(body[:50], 2)
+        with pytest.raises(WireError, match="payload is 2 bytes"):
+            wire.decode(short)
+
+
+def test_wire_decode_every_prefix_of_every_type_raises_wire_error_only() -> None:
+    for body in one_of_each(wire.Encoder(SPOT)):
+        for k in range(48, len(body)):
+            with pytest.raises(WireError):
+                wire.decode(with_payload_len(body[:k], k - 48))
+
+
+def test_wire_decode_trailing_payload_bytes_are_ignored() -> None:
+    body = wire.Encoder(SPOT).bbo(1, 5, 2, 5, 1, 1, 2, 1, 0, 0)
+    longer = with_payload_len(body + b"\x01\x02\x03", 51)
+    m = wire.decode(longer)
+    assert isinstance(m, wire.BboMsg)
+    assert m.update_id == 5
+
+
+def test_wire_decode_non_bytes_raises_type_error() -> None:
+    with pytest.raises(TypeError, match="wire message is bytes"):
+        wire.decode("VZ")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        wire.decode(5)  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_wire_decode_random_bytes_never_crashes(junk: bytes) -> None:
+    with contextlib.suppress(WireError):
+        wire.decode(junk)
+    with contextlib.suppress(WireError):
+        wire.decode(b"VZ\x01" + junk)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_wire_decode_mutated_valid_bodies_give_msg_or_wire_error(data: st.DataObject) -> None:
+    bodies = one_of_each(wire.Encoder(SPOT))
+    body = bytearray(data.draw(st.sampled_from(bodies)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        body[data.draw(st.integers(0, len(body) - 1))] = data.draw(st.integers(0, 255))
+    with contextlib.suppress(WireError):
+        wire.decode(bytes(body)).to_dict()
+
+
+# ---- property: encode -> decode is identity ---------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 2**31 - 1),
+    i64,
+    dp,
+    dp,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+)
+def test_wire_bbo_property_round_trip(
+    inst: int, uid: int, pdp: int, qdp: int, bp: int, bq: int, ap: int, aq: int, ex: int, ing: int
+) -> None:
+    m = wire.decode(wire.Encoder(SPOT).bbo(inst, uid, pdp, qdp, bp, bq, ap, aq, ex, ing))
+    assert isinstance(m, wire.BboMsg)
+    got = (
+        m.header.inst,
+        m.update_id,
+        m.price_dp,
+        m.qty_dp,
+        m.bid_px,
+        m.bid_qty,
+        m.ask_px,
+        m.ask_qty,
+        m.header.exch_ns,
+        m.header.ingest_ns,
+    )
+    assert got == (inst, uid, pdp, qdp, bp, bq, ap, aq, ex, ing)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 2**31 - 1),
+    i64,
+    st.integers(0, 6),
+    st.integers(0, 2),
+    st.integers(0, 3),
+    st.integers(0, 4),
+    dp,
+    dp,
+    i64,
+    i64,
+    i64,
+    st.integers(-(2**31), 2**31 - 1),
+    utf8,
+    utf8,
+    utf8,
+)
+def test_wire_order_event_property_round_trip(
+    inst: int,
+    void: int,
+    status: int,
+    side: int,
+    otype: int,
+    tif: int,
+    pdp: int,
+    qdp: int,
+    px: int,
+    qty: int,
+    filled: int,
+    code: int,
+    strat: str,
+    cid: str,
+    reason: str,
+) -> None:
+    enc = wire.Encoder(SPOT)
+    if status == 0:
+        with pytest.raises(ValueError):
+            enc.order_event(
+                inst,
+                strat,
+                cid,
+                void,
+                status,
+                side,
+                otype,
+                tif,
+                pdp,
+                qdp,
+                px,
+                qty,
+                filled,
+                code,
+                reason,
+                0,
+                0,
+            )
+        return
+    m = wire.decode(
+        enc.order_event(
+            inst,
+            strat,
+            cid,
+            void,
+            status,
+            side,
+            otype,
+            tif,
+            pdp,
+            qdp,
+            px,
+            qty,
+            filled,
+            code,
+            reason,
+            0,
+            0,
+        )
+    )
+    assert isinstance(m, wire.OrderEventMsg)
+    assert (m.strategy, m.client_order_id, m.reason) == (strat, cid, reason)
+    assert (m.venue_order_id, int(m.status), m.px, m.qty, m.filled_qty, m.error_code) == (
+        void,
+        status,
+        px,
+        qty,
+        filled,
+        code,
+    )
+    assert (0 if m.side is None else int(m.side)) == side
+    assert (0 if m.tif is None else int(m.tif)) == tif
+    assert (0 if m.ord_type is None else int(m.ord_type)) == otype
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 10**6), st.integers(1, I64_MAX)), max_size=40),
+    st.lists(st.tuples(st.integers(1, 10**6), st.integers(1, I64_MAX)), max_size=40),
+    st.integers(0, 20),
+)
+def test_wire_book_property_decode_and_view_equal_top_n(
+    bids: list[tuple[int, int]], asks: list[tuple[int, int]], n: int
+) -> None:
+    book = book_of([(p, q) for p, q in bids], [(p + 2 * 10**6, q) for p, q in asks])
+    body = wire.Encoder(SPOT, max_levels=20).book(1, book, n, 9, 0, 0)
+    m = wire.decode(body)
+    assert isinstance(m, wire.BookMsg)
+    assert m.bids == top(book, BookSide.BID, n)
+    assert m.asks == top(book, BookSide.ASK, n)
+    view = wire.BookView(capacity=2)
+    view.update(body)
+    assert tuple(view.bid(i) for i in range(view.n_bids)) == m.bids
+    assert tuple(view.ask(i) for i in range(view.n_asks)) == m.asks
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 2**31 - 1),
+    i64,
+    i64,
+    st.integers(0, 2),
+    dp,
+    dp,
+    i64,
+    i64,
+    i64,
+    utf8,
+    utf8,
+    utf8,
+    st.booleans(),
+    i64,
+    i64,
+    i64,
+)
+def test_wire_fill_property_round_trip(
+    inst: int,
+    void: int,
+    tid: int,
+    side: int,
+    pdp: int,
+    qdp: int,
+    px: int,
+    qty: int,
+    fee: int,
+    strat: str,
+    cid: str,
+    asset: str,
+    is_maker: bool,
+    pnl: int,
+    ex: int,
+    recv: int,
+) -> None:
+    body = wire.Encoder(SPOT).fill(
+        inst, strat, cid, void, tid, side, pdp, qdp, px, qty, fee, asset, is_maker, pnl, ex, recv
+    )
+    m = wire.decode(body)
+    assert isinstance(m, wire.FillMsg)
+    got = (
+        m.header.inst,
+        m.strategy,
+        m.client_order_id,
+        m.venue_order_id,
+        m.trade_id,
+        0 if m.side is None else int(m.side),
+        m.price_dp,
+        m.qty_dp,
+        m.px,
+        m.qty,
+        m.fee,
+        m.fee_asset,
+        m.is_maker,
+        m.realized_pnl,
+        m.header.exch_ns,
+        m.header.ingest_ns,
+    )
+    assert got == (
+        inst,
+        strat,
+        cid,
+        void,
+        tid,
+        side,
+        pdp,
+        qdp,
+        px,
+        qty,
+        fee,
+        asset,
+        is_maker,
+        pnl,
+        ex,
+        recv,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 2**31 - 1),
+    utf8,
+    utf8,
+    utf8,
+    dp,
+    dp,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    utf8,
+    st.binary(max_size=3000),
+    st.lists(i64, min_size=6, max_size=6),
+)
+def test_wire_instrument_and_latency_property_round_trip(
+    inst: int,
+    sym: str,
+    base: str,
+    quote: str,
+    pdp: int,
+    qdp: int,
+    tick: int,
+    step: int,
+    mn: int,
+    mx: int,
+    notional: int,
+    name: str,
+    hdr: bytes,
+    pcts: list[int],
+) -> None:
+    enc = wire.Encoder(SPOT)
+    i = wire.decode(enc.instrument(inst, sym, base, quote, pdp, qdp, tick, step, mn, mx, notional))
+    assert isinstance(i, wire.InstrumentMsg)
+    assert (i.header.inst, i.symbol, i.base, i.quote, i.price_dp, i.qty_dp) == (
+        inst,
+        sym,
+        base,
+        quote,
+        pdp,
+        qdp,
+    )
+    assert (i.tick_raw, i.step_raw, i.min_qty_raw, i.max_qty_raw, i.min_notional_raw) == (
+        tick,
+        step,
+        mn,
+        mx,
+        notional,
+    )
+    count, p50, p90, p99, p999, top_ns = pcts
+    lat = wire.decode(enc.latency(name, count, p50, p90, p99, p999, top_ns, hdr, count))
+    assert isinstance(lat, wire.LatencyMsg)
+    assert (lat.name, lat.hdr, lat.header.ingest_ns) == (name, hdr, count)
+    assert [lat.count, lat.p50_ns, lat.p90_ns, lat.p99_ns, lat.p999_ns, lat.max_ns] == pcts
+
+
+def test_wire_encoder_none_string_or_body_raises_type_error_naming_it() -> None:
+    enc = wire.Encoder(SPOT)
+    with pytest.raises(TypeError, match="reason must be str"):
+        enc.status(1, True, None, 0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="client_order_id must be str"):
+        enc.fill(1, "s", None, 1, 1, 1, 2, 5, 1, 1, 1, "x", True, 0, 0, 0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="hdr must be bytes"):
+        enc.latency("x", 1, 1, 1, 1, 1, 1, None, 0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="wire message is bytes"):
+        wire.BookView().update(None)  # type: ignore[arg-type]
+    assert enc.seq == 0
+
+
+# ---- BookView ---------------------------------------------------------------------------------
+
+
+def test_wire_book_view_equals_book_top_n_after_update() -> None:
+    book = book_of(
+        [(6500000 - i, 10 + i) for i in range(8)], [(6500001 + i, 20 + i) for i in range(6)]
+    )
+    body = wire.Encoder(SPOT).book(5, book, 5, 1234, 77, 88)
+    view = wire.BookView()
+    view.update(body)
+    bp, bq = book.top_n(BookSide.BID, 5)
+    ap, aq = book.top_n(BookSide.ASK, 5)
+    assert [view.bid(i) for i in range(view.n_bids)] == list(
+        zip(bp.tolist(), bq.tolist(), strict=True)
+    )
+    assert [view.ask(i) for i in range(view.n_asks)] == list(
+        zip(ap.tolist(), aq.tolist(), strict=True)
+    )
+    assert (view.update_id, view.inst, view.price_dp, view.qty_dp) == (1234, 5, 2, 5)
+    assert (view.exch_ns, view.ingest_ns, view.seq, view.venue) == (77, 88, 1, SPOT)
+    assert view.best_bid() == book.best_bid()
+    assert view.best_ask() == book.best_ask()
+    assert view.mid_x2() == book.mid_x2() == 13000001
+
+
+def test_wire_book_view_empty_and_one_sided_give_none() -> None:
+    view = wire.BookView()
+    assert (view.best_bid(), view.best_ask(), view.mid_x2(), view.n_updates) == (
+        None,
+        None,
+        None,
+        0,
+    )
+    view.update(wire.Encoder(SPOT).book(1, book_of([(100, 1)], []), 5, 1, 0, 0))
+    assert (view.best_bid(), view.best_ask(), view.mid_x2()) == ((100, 1), None, None)
+    with pytest.raises(IndexError):
+        view.ask(0)
+    with pytest.raises(IndexError):
+        view.bid(1)
+
+
+def test_wire_book_view_mid_x2_is_exact_past_int64() -> None:
+    view = wire.BookView()
+    view.update(wire.Encoder(SPOT).book(1, book_of([(I64_MAX - 1, 1)], [(I64_MAX, 1)]), 1, 1, 0, 0))
+    assert view.mid_x2() == 2 * I64_MAX - 1
+
+
+def test_wire_book_view_grows_past_capacity() -> None:
+    book = book_of([(1000 - i, 1) for i in range(20)], [(1001 + i, 1) for i in range(20)])
+    view = wire.BookView(capacity=1)
+    view.update(wire.Encoder(SPOT).book(1, book, 20, 1, 0, 0))
+    assert (view.n_bids, view.n_asks, view.ask(19)) == (20, 20, (1020, 1))
+
+
+def test_wire_book_view_rejects_non_book_and_keeps_state() -> None:
+    enc = wire.Encoder(SPOT)
+    view = wire.BookView()
+    view.update(enc.book(1, book_of([(100, 1)], [(101, 1)]), 5, 7, 0, 0))
+    with pytest.raises(WireError, match="needs a BOOK message, got type 2"):
+        view.update(enc.bbo(1, 1, 2, 5, 1, 1, 1, 1, 0, 0))
+    with pytest.raises(WireError, match="short message"):
+        view.update(b"VZ")
+    bad_dp = enc.book(1, book_of([(100, 1)], []), 5, 8, 0, 0)
+    with pytest.raises(WireError, match="dp outside"):
+        view.update(bad_dp[:56] + b"\x13" + bad_dp[57:])
+    assert (view.update_id, view.best_bid(), view.best_ask(), view.n_updates) == (
+        7,
+        (100, 1),
+        (101, 1),
+        1,
+    )
+
+
+def test_wire_book_view_accepts_numpy_built_snapshot_book() -> None:
+    book = Book(1, 3)
+    book.load_snapshot(
+        np.array([50, 49], dtype=np.int64),
+        np.array([1, 2], dtype=np.int64),
+        np.array([51], dtype=np.int64),
+        np.array([3], dtype=np.int64),
+    )
+    view = wire.BookView()
+    view.update(bytearray(wire.Encoder(SPOT).book(1, book, 2, 1, 0, 0)))
+    assert (view.bid(1), view.ask(0), view.price_dp, view.qty_dp) == ((49, 2), (51, 3), 1, 3)
+
+
+# ---- the doc's struct-only decoder ------------------------------------------------------------
+
+
+def test_wire_doc_struct_decoder_reads_encoder_bbo() -> None:
+    doc = DOC.read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    code = next(b for b in blocks if "def decode_bbo" in b)
+    assert "veloz" not in code
+    ns: dict[str, Any] = {}
+    exec(compile(code, str(DOC), "exec"), ns)  # noqa: S102 - our own document's example
+    body = wire.Encoder(SPOT).bbo(4, 99, 2, 5, 6500001, 12345, 6500002, 1, 111, 222)
+    got = ns["decode_bbo"](body)
+    assert got == {
+        "venue": SPOT,
+        "inst": 4,
+        "seq": 1,
+        "exch_ns": 111,
+        "ingest_ns": 222,
+        "publish_ns": wire.header(body).publish_ns,
+        "update_id": 99,
+        "price_dp": 2,
+        "qty_dp": 5,
+        "bid_px": 6500001,
+        "bid_qty": 12345,
+        "ask_px": 6500002,
+        "ask_qty": 1,
+    }
+    with pytest.raises(ValueError, match="not a BBO"):
+        ns["decode_bbo"](wire.Encoder(SPOT).trade(1, 1, 2, 5, 1, 1, False, 0, 0))
