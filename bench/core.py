@@ -1,28 +1,23 @@
-"""`veloz-bench`: latency report.
+"""`veloz-bench --core`: the core hot path in one process.
 
-Today it reports the core hot path in one process (frame bytes -> decoded -> synced ->
-applied, level apply, number parse), each against its pure-Python baseline measured in the
-same run. The end-to-end pipeline figures (ingest-to-dispatch, trigger-to-send,
-receipt-to-strategy) need the pipeline issue (#5) and are not measured yet.
+Owns the single-process figures (frame bytes -> decoded -> synced -> applied, level apply,
+number parse), each against its pure-Python baseline measured in the same run, and their
+printout. Must not start processes: the pipeline figures are `bench.pipeline`'s.
 """
 
-import argparse
 import datetime
 import os
 import platform
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from bench.frames import DecimalBaseline
 from bench.frames import depth_stream
 from veloz._core import binance_md
-from veloz._core import build_info
 from veloz._core import depth_sync
 from veloz._core import fixed
 from veloz._core.book import Book
@@ -31,7 +26,7 @@ from veloz._core.book import Side
 TARGETS_NS = {"frame_to_applied": 5000, "level_apply_py": 100, "level_apply_c": 10}
 
 
-def _machine() -> str:
+def machine() -> str:
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -147,7 +142,7 @@ def _verdict(value: float, target: float) -> str:
     return "PASS" if value <= target else "FAIL"
 
 
-def _print(report: dict[str, Any]) -> None:
+def print_report(report: dict[str, Any]) -> None:
     f, lv, p = report["frame_to_applied"], report["level_apply"], report["parse"]
     print(f"veloz-bench --core   {report['date']}   {report['machine']}")
     print(
@@ -179,46 +174,15 @@ def _print(report: dict[str, Any]) -> None:
         f"number parse from Python: fixed {p['fixed_ns']:6.1f} ns   Decimal {p['decimal_ns']:6.1f}"
         f" ns   ratio {p['ratio']:4.1f}x"
     )
-    print()
-    print("end-to-end figures (ingest-to-dispatch, trigger-to-send, receipt-to-strategy) need the")
-    print("pipeline (issue #5): not measured yet.")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the core latency report; exit 0, or 2 on bad arguments."""
-    ap = argparse.ArgumentParser(prog="veloz-bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "--core",
-        action="store_true",
-        help="core hot path in one process (the only mode until the pipeline lands)",
-    )
-    ap.add_argument("--frames", type=int, default=20000, help="depth frames to time (>= 100)")
-    ap.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
-    args = ap.parse_args(argv)
-    if args.frames < 100:
-        print(f"veloz-bench: --frames must be >= 100, got {args.frames}", file=sys.stderr)
-        return 2
-    info = build_info()
-    if info["checked"]:
-        print(
-            "veloz-bench: this is a checked build (bounds checks on), so figures would mislead;"
-            " run `make build` for a release build first.",
-            file=sys.stderr,
-        )
-        return 2
-    report = {
+def run_core(n_frames: int) -> dict[str, Any]:
+    """Measure every core figure; the dict `print_report` prints and ``--json`` writes."""
+    return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": _machine(),
+        "machine": machine(),
         "build": "release",
-        "frame_to_applied": bench_frame_to_applied(args.frames),
+        "frame_to_applied": bench_frame_to_applied(n_frames),
         "level_apply": bench_level_apply(100_000),
         "parse": bench_parse(100_000),
     }
-    _print(report)
-    if args.json:
-        args.json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -3,6 +3,7 @@
 import pytest
 
 from bench import cli as bench_cli
+from bench import core as bench_core
 from procs import cli
 from veloz._core import build_info
 
@@ -37,13 +38,36 @@ def test_veloz_bench_refuses_figures_on_checked_build(capsys: pytest.CaptureFixt
 
 
 def test_veloz_bench_frame_to_applied_measures_every_frame_in_sync() -> None:
-    out = bench_cli.bench_frame_to_applied(100)
+    out = bench_core.bench_frame_to_applied(100)
     assert out["count"] == 100
     assert out["p50_ns"] > 0 and out["baseline_mean_ns"] > 0
     assert out["p50_ns"] <= out["p99_ns"] <= out["max_ns"]
 
 
 def test_veloz_bench_level_apply_and_parse_report_positive_figures() -> None:
-    lv = bench_cli.bench_level_apply(1000)
+    lv = bench_core.bench_level_apply(1000)
     assert lv["py_call_ns"] > 0 and lv["c_loop_ns"] > 0
-    assert bench_cli.bench_parse(1000)["ratio"] > 0
+    assert bench_core.bench_parse(1000)["ratio"] > 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rate", "0"], "--rate must be > 0, got 0"),
+        (["--symbols", "5"], "--symbols must be 1..4, got 5"),
+        (["--duration", "1"], "--duration must be >= 2 seconds, got 1"),
+        (["--orders-per-s", "-1"], "--orders-per-s must be > 0, got -1"),
+        (["--plot", "out.svg"], "--plot must name a .png file, got out.svg"),
+        (["--core", "--sweep"], "--core takes neither --sweep nor --plot"),
+    ],
+)
+def test_veloz_bench_bad_pipeline_argument_exits_2_naming_it(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench_cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_veloz_bench_unknown_flag_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_cli.main(["--rates", "5"]) == 2
+    assert "unrecognized arguments: --rates" in capsys.readouterr().err

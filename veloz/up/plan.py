@@ -98,13 +98,13 @@ def build_children(cfg: UpConfig, python: str = sys.executable) -> list[ChildSpe
         doc = json.loads(ready.read_text())
         return {"ws": str(doc["ws"]), "rest": str(doc["rest"])}
 
-    for entry in cfg.feed:
+    for inst, entry in enumerate(cfg.feed):  # one instrument id per feed, in config order
         name = feed_child_name(entry.feed)
         conf = run_dir / "conf" / f"{name}.toml"
         children.append(
             ChildSpec(
                 name,
-                _argv(python, "feed", conf, run_dir),
+                [*_argv(python, "feed", conf, run_dir), "--inst", str(inst)],
                 run_dir / "log" / f"{name}.log",
                 cpu=entry.cpu,
                 env=base_env,
