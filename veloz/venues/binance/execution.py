@@ -9,6 +9,7 @@ user-data stream.
 
 import logging
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import replace
@@ -164,10 +165,15 @@ class BinanceExec:
 
     # ---- orders ----------------------------------------------------------------------------
 
-    async def place(self, req: OrderRequest) -> OrderUpdate:
+    async def place(
+        self, req: OrderRequest, *, on_sent: Callable[[int], None] | None = None
+    ) -> OrderUpdate:
         """Check and send a new order; return its state from the venue's answer.
 
-        An empty ``client_order_id`` gets a fresh one.
+        An empty ``client_order_id`` gets a fresh one. `on_sent` is called with the
+        CLOCK_MONOTONIC ns at which the request bytes were handed to the socket (WS API:
+        right after picows ``transport.send``; REST: aiohttp's ``on_request_headers_sent``,
+        see `RestClient.send_signed`); not called when the order is refused before sending.
 
         Raises
         ------
@@ -198,11 +204,11 @@ class BinanceExec:
         try:
             if self._ws is not None and self._is_ws:
                 doc = await self._ws.request(
-                    _WS_PLACE, dict(params), signed=True, weight=w, is_order=True
+                    _WS_PLACE, dict(params), signed=True, weight=w, is_order=True, on_sent=on_sent
                 )
             else:
                 doc = await self._rest.send_signed(
-                    "POST", self._ep.order_path, params, weight=w, is_order=True
+                    "POST", self._ep.order_path, params, weight=w, is_order=True, on_sent=on_sent
                 )
         except VenueError as exc:
             if exc.retryable or exc.is_unknown:
@@ -221,9 +227,16 @@ class BinanceExec:
         return update
 
     async def cancel(
-        self, symbol: str, *, client_order_id: str = "", order_id: int = 0
+        self,
+        symbol: str,
+        *,
+        client_order_id: str = "",
+        order_id: int = 0,
+        on_sent: Callable[[int], None] | None = None,
     ) -> OrderUpdate:
         """Cancel one order by venue id (preferred: fastest) or client order id.
+
+        `on_sent` as in `place`.
 
         Raises
         ------
@@ -241,14 +254,22 @@ class BinanceExec:
         params = [("symbol", symbol), *_order_ref(client_order_id, order_id)]
         w = self._weights.cancel
         if self._ws is not None and self._is_ws:
-            doc = await self._ws.request(_WS_CANCEL, dict(params), signed=True, weight=w)
+            doc = await self._ws.request(
+                _WS_CANCEL, dict(params), signed=True, weight=w, on_sent=on_sent
+            )
         else:
-            doc = await self._rest.send_signed("DELETE", self._ep.order_path, params, weight=w)
+            doc = await self._rest.send_signed(
+                "DELETE", self._ep.order_path, params, weight=w, on_sent=on_sent
+            )
         self._counters.n_canceled += 1
         return self._update(doc, inst)
 
-    async def cancel_all(self, symbol: str) -> list[OrderUpdate]:
+    async def cancel_all(
+        self, symbol: str, *, on_sent: Callable[[int], None] | None = None
+    ) -> list[OrderUpdate]:
         """Cancel every open order on `symbol` (REST); return the orders canceled.
+
+        `on_sent` is called when the cancel-all request itself went out (as in `place`).
 
         Spot returns each canceled order as the venue reports it ([] when none was open).
         USD-M's cancel-all answers only "done": the orders listed open just before are
@@ -266,7 +287,9 @@ class BinanceExec:
         w = self._weights.cancel_all
         if self._ep.is_usdm:
             open_now = await self.open_orders(symbol)
-            await self._rest.send_signed("DELETE", self._ep.cancel_all_path, params, weight=w)
+            await self._rest.send_signed(
+                "DELETE", self._ep.cancel_all_path, params, weight=w, on_sent=on_sent
+            )
             done = [
                 replace(u, status=OrderStatus.CANCELED, exec_type="CANCELED", recv_ns=_mono())
                 for u in open_now
@@ -275,7 +298,7 @@ class BinanceExec:
             return done
         try:
             docs = await self._rest.send_signed(
-                "DELETE", self._ep.cancel_all_path, params, weight=w
+                "DELETE", self._ep.cancel_all_path, params, weight=w, on_sent=on_sent
             )
         except VenueError as exc:
             if exc.code == -2011:  # spot: nothing was open

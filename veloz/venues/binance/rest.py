@@ -11,7 +11,9 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -50,7 +52,8 @@ class RestCounters:
     n_429 / n_418: rate-limit and ban answers. n_local_throttled: requests refused by our
     own limiter (never sent). n_time_syncs: ``GET time`` round trips. n_timestamp_retries:
     requests sent again after -1021. n_unknown_status: errors whose execution status is
-    unknown (5xx, 408, timeouts after sending).
+    unknown (5xx, 408, timeouts after sending). n_on_sent_errors: exceptions raised by an
+    ``on_sent`` hook (logged, not raised into the request).
     """
 
     n_requests: int = 0
@@ -61,6 +64,7 @@ class RestCounters:
     n_time_syncs: int = 0
     n_timestamp_retries: int = 0
     n_unknown_status: int = 0
+    n_on_sent_errors: int = 0
 
 
 class RestClient:
@@ -128,8 +132,13 @@ class RestClient:
         """
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(keepalive_timeout=_KEEPALIVE_S, ttl_dns_cache=300)
+            trace = aiohttp.TraceConfig()
+            trace.on_request_headers_sent.append(self._on_headers_sent)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, json_serialize=_dumps
+                connector=connector,
+                timeout=self._timeout,
+                json_serialize=_dumps,
+                trace_configs=[trace],
             )
         await self.sync_time()
         info = await self.get_public(
@@ -213,6 +222,7 @@ class RestClient:
         *,
         weight: int = 1,
         is_order: bool = False,
+        on_sent: Callable[[int], None] | None = None,
     ) -> Any:
         """Send a TRADE / USER_DATA request, signed, with ``recvWindow`` and ``timestamp``.
 
@@ -231,6 +241,14 @@ class RestClient:
             Request weight counted against REQUEST_WEIGHT.
         is_order : bool
             Counts against the ORDERS limits (new orders only).
+        on_sent : callable, optional
+            Called with the CLOCK_MONOTONIC ns at aiohttp's ``on_request_headers_sent``
+            trace signal: the latest point aiohttp exposes. aiohttp 3.14 fires it with the
+            request head complete and then, for these body-less requests, writes the head
+            to the transport without yielding to the loop, so the stamp precedes the
+            ``write`` by the serialisation only. Called again if a -1021 answer makes the
+            request go out a second time; not called when nothing was sent. An exception
+            from it is counted (``n_on_sent_errors``) and logged, not raised.
 
         Returns
         -------
@@ -253,7 +271,7 @@ class RestClient:
             full = [*params, ("recvWindow", self._recv_window), ("timestamp", str(self.now_ms()))]
             query = rest_signed_query(signer, full)
             try:
-                return await self._send(method, path, query, headers, weight, is_order)
+                return await self._send(method, path, query, headers, weight, is_order, on_sent)
             except VenueError as exc:
                 if exc.code != -1021 or attempt:
                     raise
@@ -293,6 +311,7 @@ class RestClient:
         headers: dict[str, str] | None,
         weight: int,
         is_order: bool,
+        on_sent: Callable[[int], None] | None = None,
     ) -> Any:
         # One request: limiter, send, headers into the limiter, JSON or VenueError.
         session = self._session
@@ -313,7 +332,9 @@ class RestClient:
         url = URL(f"{self._ep.rest_url}{path}{'?' if query else ''}{query}", encoded=True)
         self._counters.n_requests += 1
         try:
-            async with session.request(method, url, headers=headers) as resp:
+            async with session.request(
+                method, url, headers=headers, trace_request_ctx=on_sent
+            ) as resp:
                 body = await resp.read()
                 status = resp.status
                 limits.update_from_headers(resp.headers, self._venue_ns())
@@ -343,6 +364,19 @@ class RestClient:
                     is_unknown=method != "GET",
                 ) from None
         raise self._error(method, path, status, body, retry_after)
+
+    async def _on_headers_sent(
+        self, session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any
+    ) -> None:
+        # aiohttp trace hook: the request's on_sent rides in as its trace_request_ctx.
+        on_sent = ctx.trace_request_ctx
+        if on_sent is None:
+            return
+        try:
+            on_sent(time.monotonic_ns())
+        except Exception:  # dispatch wrapper for the caller's hook
+            self._counters.n_on_sent_errors += 1
+            log.exception("rest_on_sent_error method=%s", params.method)
 
     def _error(
         self, method: str, path: str, status: int, body: bytes, retry_after: str

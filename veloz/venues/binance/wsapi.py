@@ -90,7 +90,7 @@ class WsApiCounters:
     n_server_shutdowns: int = 0
     n_frames_malformed: int = 0
     n_answers_unmatched: int = 0  # answers whose id matches no pending request
-    n_callback_errors: int = 0  # exceptions from user-event callbacks or reconnect hooks
+    n_callback_errors: int = 0  # exceptions from user-event, on_sent or reconnect hooks
     n_supervisor_errors: int = 0  # unexpected errors while repairing the connection
     n_dispatch_errors: int = 0  # unexpected errors while handling one received frame
 
@@ -366,6 +366,7 @@ class WsApiClient:
         signed: bool = False,
         weight: int = 1,
         is_order: bool = False,
+        on_sent: Callable[[int], None] | None = None,
     ) -> Any:
         """Send one request and return its ``result``.
 
@@ -382,6 +383,11 @@ class WsApiClient:
             Request weight charged to the client-side budget.
         is_order : bool
             Counts towards the ORDERS budget; a timeout or drop then sets ``is_unknown``.
+        on_sent : callable, optional
+            Called once with the CLOCK_MONOTONIC ns taken right after picows
+            ``transport.send`` handed the request frame to the socket (not called when the
+            request is refused before sending). Must be cheap; an exception from it is
+            counted (``n_callback_errors``) and logged, never raised into the request.
 
         Raises
         ------
@@ -397,7 +403,7 @@ class WsApiClient:
             self._counters.n_not_connected += 1
             raise VenueError(0, "ws-api: not connected", retryable=True)
         body = self._params(conn, params, signed)
-        return await self._send(conn, method, body, weight, is_order)
+        return await self._send(conn, method, body, weight, is_order, on_sent)
 
     # ---- sending -------------------------------------------------------------------------
 
@@ -432,6 +438,7 @@ class WsApiClient:
         params: dict[str, Any] | None,
         weight: int,
         is_order: bool,
+        on_sent: Callable[[int], None] | None = None,
     ) -> Any:
         limits = self._limits
         if limits is not None:
@@ -460,6 +467,8 @@ class WsApiClient:
         pending.timer = loop.call_later(self._timeout_s, self._on_timeout, conn, req_id)
         conn.pending[req_id] = pending
         transport.send(WSMsgType.TEXT, orjson.dumps(frame))
+        if on_sent is not None:
+            self._call_on_sent(on_sent, method)
         self._counters.n_requests += 1
         try:
             return await pending.fut
@@ -469,6 +478,14 @@ class WsApiClient:
                 del conn.pending[req_id]
                 if pending.timer is not None:
                     pending.timer.cancel()
+
+    def _call_on_sent(self, on_sent: Callable[[int], None], method: str) -> None:
+        # The frame is on the socket: a failing hook must not turn the request into an error.
+        try:
+            on_sent(time.monotonic_ns())
+        except Exception:  # dispatch wrapper for the caller's hook
+            self._counters.n_callback_errors += 1
+            log.exception("wsapi_on_sent_error method=%s", method)
 
     def _on_timeout(self, conn: _Conn, req_id: int) -> None:
         pending = conn.pending.pop(req_id, None)
