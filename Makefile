@@ -8,6 +8,8 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: test build build-checked bench demo lint annotate wheel clean
 
+DEMO_SECONDS ?= 60
+
 # The virtualenv with the package installed editable (checked build) and its test/dev extras.
 .venv/.deps: pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv .venv
@@ -39,11 +41,9 @@ bench: .build/release.stamp
 		--benchmark-columns=median,iqr,ops,rounds --benchmark-sort=name
 
 demo: .build/release.stamp
-	@echo "make demo: the all-in-one run (simulator, feeds, strategy, gateway, latency report)"
-	@echo "arrives with the pipeline issue (#5). What exists today: the core, whose latency report"
-	@echo "follows (veloz-bench --core), veloz replay, and the exchange: .venv/bin/veloz sim --help"
-	@echo
-	.venv/bin/veloz-bench --core
+	@echo "make demo: simulator + BTCUSDT feed + gateway + market maker for $(DEMO_SECONDS) s, then the latency report"
+	@echo "(veloz up with veloz/config/examples/up.toml; logs under the run dir it names; Ctrl-C stops early)"
+	.venv/bin/veloz up --duration $(DEMO_SECONDS)
 
 lint: .build/checked.stamp
 	.venv/bin/ruff check .

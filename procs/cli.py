@@ -7,8 +7,12 @@ from veloz import __version__
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "feed": ("procs.feed", "keep one Binance symbol's book in sync and publish its events"),
+    "gateway": ("procs.gateway", "check strategies' orders, send them to Binance, publish fills"),
     "replay": ("procs.replay", "replay recorded Binance frames through decode -> sync -> book"),
     "sim": ("procs.sim", "serve the simulated Binance spot/USD-M exchange on 127.0.0.1"),
+    "strategy": ("procs.strategy", "run the configured strategies on the bus, pinned to a core"),
+    "tap": ("procs.tap", "print the bus messages of the run dir's publishers, one line each"),
+    "up": ("procs.up", "run sim, feeds, gateway and strategy from one TOML; latency report"),
 }
 
 USAGE = (

@@ -52,6 +52,26 @@ class Publisher(Protocol):
         """A public trade (spot ``trade``, USD-M ``aggTrade``: `trade_id` is its agg id)."""
         ...
 
+    def kline(
+        self,
+        inst: int,
+        open_ns: int,
+        close_ns: int,
+        interval_s: int,
+        open_px: int,
+        high_px: int,
+        low_px: int,
+        close_px: int,
+        volume: int,
+        n_trades: int,
+        is_closed: bool,
+        exch_ns: int,
+        ingest_ns: int,
+    ) -> None:
+        """A candle update (only when the feed subscribes to klines): prices at price_dp,
+        `volume` base quantity at qty_dp; `open_ns`/`close_ns` wall ns; `is_closed` = final."""
+        ...
+
     def status(self, inst: int, is_live: bool, reason: str, mono_ns: int) -> None:
         """The book became valid (`is_live`) or stopped being valid, and why."""
         ...

@@ -33,6 +33,9 @@ class StdoutPublisher:
          "ask_px":"..","ask_qty":"..","exch_ns":N,"ingest_ns":N}
         {"type":"trade","inst":0,"symbol":..,"trade_id":N,"px":"..","qty":"..",
          "is_buyer_maker":false,"exch_ns":N,"ingest_ns":N}
+        {"type":"kline","inst":0,"symbol":..,"open_ns":N,"close_ns":N,"interval_s":60,
+         "open":"..","high":"..","low":"..","close":"..","volume":"..","n_trades":N,
+         "is_closed":false,"exch_ns":N,"ingest_ns":N}
         {"type":"status","inst":0,"symbol":..,"is_live":true,"reason":"synced","mono_ns":N}
 
     Decimal text is `fixed.to_text` at the instrument's ``price_dp`` / ``qty_dp`` (the book's
@@ -192,6 +195,42 @@ class StdoutPublisher:
         obj["is_buyer_maker"] = is_buyer_maker
         obj["exch_ns"] = exch_ns
         obj["ingest_ns"] = ingest_ns
+        self._write(obj)
+
+    def kline(
+        self,
+        inst: int,
+        open_ns: int,
+        close_ns: int,
+        interval_s: int,
+        open_px: int,
+        high_px: int,
+        low_px: int,
+        close_px: int,
+        volume: int,
+        n_trades: int,
+        is_closed: bool,
+        exch_ns: int,
+        ingest_ns: int,
+    ) -> None:
+        """Write one kline line (raws as ``*_raw`` when the instrument is unknown)."""
+        obj: dict[str, Any] = {
+            "type": "kline",
+            "inst": inst,
+            "symbol": self._symbol(inst),
+            "open_ns": open_ns,
+            "close_ns": close_ns,
+            "interval_s": interval_s,
+        }
+        instrument = self._instruments.get(inst)
+        pxs = {"open": open_px, "high": high_px, "low": low_px, "close": close_px}
+        if instrument is not None:
+            obj |= {k: fixed.to_text(v, instrument.price_dp) for k, v in pxs.items()}
+            obj["volume"] = fixed.to_text(volume, instrument.qty_dp)
+        else:
+            obj |= {f"{k}_raw": v for k, v in pxs.items()} | {"volume_raw": volume}
+        obj |= {"n_trades": n_trades, "is_closed": is_closed}
+        obj |= {"exch_ns": exch_ns, "ingest_ns": ingest_ns}
         self._write(obj)
 
     def status(self, inst: int, is_live: bool, reason: str, mono_ns: int) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from veloz._core import fixed
 from veloz._core.binance_md import BinanceMdDecoder
 from veloz._core.binance_md import MdKind
 from veloz._core.book import Book
@@ -30,6 +31,7 @@ from veloz.log import RateLimitedLog
 from veloz.model.instrument import Instrument
 from veloz.venues.binance.codes import retry_after_s
 from veloz.venues.binance.codes import venue_error
+from veloz.venues.binance.feedconfig import KLINE_INTERVAL_S
 from veloz.venues.binance.feedconfig import FeedConfig
 from veloz.venues.binance.feedconfig import FeedCounters
 from veloz.venues.binance.feedlinks import Link
@@ -47,6 +49,7 @@ _DEPTH = int(MdKind.DEPTH)
 _TRADE = int(MdKind.TRADE)
 _AGG_TRADE = int(MdKind.AGG_TRADE)
 _BOOK_TICKER = int(MdKind.BOOK_TICKER)
+_KLINE = int(MdKind.KLINE)
 _MALFORMED = int(MdKind.MALFORMED)
 _WRONG_SYMBOL = int(MdKind.WRONG_SYMBOL)
 _SERVER_SHUTDOWN = int(MdKind.SERVER_SHUTDOWN)
@@ -194,6 +197,31 @@ class BinanceFeed:
             await asyncio.wait_for(self._live_event.wait(), timeout_s)
         return bool(self._sync.is_live)
 
+    def log_status(self, extra: str = "") -> None:
+        """Log one ``feed.status`` line: liveness, best prices, counters, then `extra`
+        (``key=value`` text the caller adds, e.g. its publisher's drops)."""
+        c = self._counters
+        bid = self._book.best_bid() if self.is_live else None
+        ask = self._book.best_ask() if self.is_live else None
+        dp = self._book.price_dp
+        log.info(
+            "feed.status symbol=%s live=%d update_id=%d bid=%s ask=%s frames=%d published=%d "
+            "gaps=%d resyncs=%d reconnects=%d rollovers=%d malformed=%d%s",
+            self._config.symbol,
+            self.is_live,
+            self.update_id,
+            fixed.to_text(bid[0], dp) if bid else "-",
+            fixed.to_text(ask[0], dp) if ask else "-",
+            c.n_frames,
+            c.n_published,
+            c.n_gaps,
+            c.n_resyncs,
+            c.n_reconnects,
+            c.n_rollovers,
+            c.n_malformed,
+            " " + extra if extra else "",
+        )
+
     def stop(self) -> None:
         """Ask `run` to close every connection and return; idempotent, callable any time."""
         self._keeper.stop()
@@ -335,6 +363,26 @@ class BinanceFeed:
                 ingest_ns,
             )
             self._published(ingest_ns)
+        elif kind == _KLINE:
+            interval_s = KLINE_INTERVAL_S.get(d.kline_interval)
+            if interval_s is None:  # an interval we did not subscribe to
+                c.n_unknown += 1
+                return
+            self._publisher.kline(
+                self._inst,
+                d.kline_open_ns,
+                d.kline_close_ns,
+                interval_s,
+                d.kline_open,
+                d.kline_high,
+                d.kline_low,
+                d.kline_close,
+                d.kline_volume,
+                d.kline_n_trades,
+                d.kline_is_closed,
+                d.exch_ns,
+                ingest_ns,
+            )
         elif kind == _BOOK_TICKER:
             bbo = (d.bbo_id, d.bid_px, d.bid_qty, d.ask_px, d.ask_qty)
             last = self._last_bbo

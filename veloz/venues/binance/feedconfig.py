@@ -1,4 +1,5 @@
-"""What one Binance feed is asked to do (`FeedConfig`) and what it reports (`FeedCounters`).
+"""What one Binance feed is asked to do (`FeedConfig`), what it reports (`FeedCounters`), and
+the ``veloz feed`` config file around it (`FeedProcessConfig`).
 
 Owns the feed's settings, their validation against the venue's rules (stream speeds, snapshot
 limits) and the stream names they imply, and the counters' names. Must not open connections,
@@ -7,16 +8,39 @@ touch books or log: the feed (`feed`) and its connections (`feedlinks`) do.
 
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import field
 
+from veloz.bus.endpoints import BusConfig
 from veloz.errors import ConfigError
 from veloz.venues.binance.endpoints import Endpoints
 from veloz.venues.binance.endpoints import endpoints
 
-__all__ = ["FeedConfig", "FeedCounters"]
+__all__ = ["KLINE_INTERVAL_S", "FeedConfig", "FeedCounters", "FeedProcessConfig"]
 
 _SPEEDS = {"binance-spot": (100, 1000), "binance-usdm": (100, 250, 500)}
 _DEFAULT_SPEED_MS = {"binance-spot": 1000, "binance-usdm": 250}  # the bare "@depth" stream
 _USDM_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Binance kline intervals -> nominal seconds ("1M" = 30 days; its real bounds are in the
+# message's open and close times). "1s" exists on spot only.
+KLINE_INTERVAL_S = {
+    "1s": 1,
+    "1m": 60,
+    "3m": 180,
+    "5m": 300,
+    "15m": 900,
+    "30m": 1800,
+    "1h": 3600,
+    "2h": 7200,
+    "4h": 14400,
+    "6h": 21600,
+    "8h": 28800,
+    "12h": 43200,
+    "1d": 86400,
+    "3d": 259200,
+    "1w": 604800,
+    "1M": 2592000,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +49,8 @@ class FeedConfig:
 
     Defaults: ``venue="binance-spot"``, ``symbol="BTCUSDT"``, ``ws_url=None`` and
     ``rest_url=None`` (real Binance), ``depth_speed_ms=100``, ``snapshot_limit=1000``,
-    ``trades=True``, ``book_ticker=False``, ``redundant=False``, ``silence_timeout_s=10.0``,
+    ``trades=True``, ``book_ticker=False``, ``klines=()``, ``redundant=False``,
+    ``silence_timeout_s=10.0``,
     ``rollover_after_s=82800.0`` (23 h), ``reconnect_min_s=0.2``, ``reconnect_max_s=30.0``,
     ``snapshot_timeout_s=10.0``, ``max_buffered=10000``.
 
@@ -46,6 +71,9 @@ class FeedConfig:
         a second connection to ``/market`` that never affects the book's validity).
     book_ticker : bool
         Subscribe to ``@bookTicker`` (published through ``Publisher.bbo``).
+    klines : tuple of str
+        Kline intervals to subscribe (``["1m"]`` -> ``@kline_1m``, published through
+        ``Publisher.kline``); spot on the depth connection, USD-M beside the trades.
     redundant : bool
         Open two identical depth connections into one sync machine.
     silence_timeout_s : float
@@ -74,6 +102,7 @@ class FeedConfig:
     snapshot_limit: int = 1000
     trades: bool = True
     book_ticker: bool = False
+    klines: tuple[str, ...] = ()
     redundant: bool = False
     silence_timeout_s: float = 10.0
     rollover_after_s: float = 23 * 3600.0
@@ -122,6 +151,14 @@ class FeedConfig:
             f">= reconnect_min_s ({self.reconnect_min_s})",
         )
         _need(self.max_buffered >= 1, "max_buffered", self.max_buffered, ">= 1")
+        for interval in self.klines:
+            _need(
+                interval in KLINE_INTERVAL_S and not (ep.is_usdm and interval == "1s"),
+                "klines",
+                interval,
+                f"a Binance kline interval ({', '.join(KLINE_INTERVAL_S)}; no 1s on USD-M)",
+            )
+        _need(len(set(self.klines)) == len(self.klines), "klines", self.klines, "without repeats")
 
     def endpoints(self) -> Endpoints:
         """The venue's endpoints with `ws_url` / `rest_url` applied."""
@@ -142,13 +179,42 @@ class FeedConfig:
             streams.append(f"{sym}@trade")
         if self.book_ticker:
             streams.append(f"{sym}@bookTicker")
+        if self.venue == "binance-spot":
+            streams.extend(f"{sym}@kline_{i}" for i in self.klines)
         return streams
 
     def trade_streams(self) -> list[str]:
-        """Streams of the separate USD-M trades connection (empty on spot or without trades)."""
-        if self.trades and self.venue == "binance-usdm":
-            return [f"{self.symbol.lower()}@aggTrade"]
-        return []
+        """Streams of the separate USD-M ``/market`` connection: aggTrade and klines (empty on
+        spot, or without trades and klines)."""
+        if self.venue != "binance-usdm":
+            return []
+        sym = self.symbol.lower()
+        streams = [f"{sym}@aggTrade"] if self.trades else []
+        return streams + [f"{sym}@kline_{i}" for i in self.klines]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedProcessConfig:
+    """The ``veloz feed`` config file: process keys at the top, ``[feed]``, ``[bus]``.
+
+    Defaults: ``log_level="INFO"``, ``status_interval_s=5.0``, ``depth_levels=5`` (levels
+    per side in book events: ``--print`` lines and bus BOOK messages), ``feed`` =
+    `FeedConfig` defaults, ``bus`` = `BusConfig` defaults (run dir from the environment).
+    """
+
+    feed: FeedConfig = field(default_factory=FeedConfig)
+    bus: BusConfig = field(default_factory=BusConfig)
+    log_level: str = "INFO"
+    status_interval_s: float = 5.0
+    depth_levels: int = 5
+
+    def __post_init__(self) -> None:
+        if self.log_level not in _LEVELS:
+            raise ConfigError(f"log_level={self.log_level!r}: must be one of {', '.join(_LEVELS)}")
+        if self.status_interval_s <= 0:
+            raise ConfigError(f"status_interval_s={self.status_interval_s!r}: must be > 0")
+        if not 1 <= self.depth_levels <= 1000:
+            raise ConfigError(f"depth_levels={self.depth_levels!r}: must be 1..1000")
 
 
 def _need(ok: bool, name: str, value: object, rule: str) -> None:
