@@ -134,12 +134,15 @@ async def _check_books(
                 truth = await r.json()
             uid = truth["lastUpdateId"]
             try:
-                async with asyncio.timeout(2.0):
+                async with asyncio.timeout(5.0):  # generous: a loaded 2-core CI host
                     while uid not in rec.books and feed.is_live:
                         rec.changed.clear()
                         await rec.changed.wait()
             except TimeoutError:
-                checks.mismatches.append(f"{name}: never published update id {uid}")
+                checks.mismatches.append(
+                    f"{name}: never published update id {uid} (feed at {feed.update_id}, "
+                    f"live={feed.is_live}, last published {max(rec.books, default=None)})"
+                )
                 continue
             if uid not in rec.books:
                 continue  # the feed went invalid (an injected fault) before reaching uid
