@@ -1,55 +1,24 @@
 """`VenueExec`: what the gateway needs from one venue's order entry and user-data stream.
 
 Owns the seam between `veloz.oms` and `veloz.venues.<v>` (STYLE §1: the OMS reaches a venue
-only through this protocol; `procs/gateway.py` wires a concrete one). Also owns the
-venue-neutral new-order request `NewOrder`. Must not hold behaviour.
+only through this protocol; `procs/gateway.py` wires a concrete one, e.g.
+`veloz.venues.binance.gateway_exec.BinanceVenue`). The new-order request it takes,
+`NewOrder`, is plain data in `veloz.model.orders`. Must not hold behaviour.
 """
 
 from collections.abc import Callable
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 from veloz.model.events import ExecEvent
 from veloz.model.events import OrderUpdate
 from veloz.model.instrument import Instrument
+from veloz.model.orders import NewOrder
 
-__all__ = ["ExecSink", "NewOrder", "OnSent", "VenueExec"]
+__all__ = ["ExecSink", "OnSent", "VenueExec"]
 
 # Called with the CLOCK_MONOTONIC ns at which a request's bytes were handed to the socket.
 OnSent = Callable[[int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class NewOrder:
-    """A new order as the gateway hands it to a venue.
-
-    Parameters
-    ----------
-    symbol : str
-        Venue symbol.
-    side : str
-        "BUY" or "SELL".
-    order_type : str
-        "LIMIT", "MARKET" or "LIMIT_MAKER" (post-only; a venue maps it to its own form).
-    qty, px : int
-        Raws at the instrument's qty_dp and price_dp; px 0 for MARKET.
-    tif : str
-        "GTC", "IOC", "FOK" or "GTX" ("" for MARKET and LIMIT_MAKER).
-    client_order_id : str
-        The strategy's id of the order (never empty here).
-    reduce_only : bool
-        Futures only.
-    """
-
-    symbol: str
-    side: str
-    order_type: str
-    qty: int
-    px: int
-    tif: str
-    client_order_id: str
-    reduce_only: bool = False
 
 
 class ExecSink(Protocol):

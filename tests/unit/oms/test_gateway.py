@@ -11,17 +11,12 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import zmq
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.sim_load import run_async
-from procs.gateway import BinanceVenue
-from procs.gateway import signer_from_env
 from veloz._core import wire
 from veloz._core.book import Book
 from veloz._core.units import Px
@@ -34,14 +29,12 @@ from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
 from veloz.model.events import OrderUpdate
 from veloz.model.instrument import Instrument
+from veloz.model.orders import NewOrder
 from veloz.oms.config import GatewayConfig
 from veloz.oms.gateway import Gateway
 from veloz.oms.venue import ExecSink
-from veloz.oms.venue import NewOrder
 from veloz.oms.venue import OnSent
 from veloz.risk.pretrade import RiskConfig
-from veloz.venues.binance.orders import OrderRequest
-from veloz.venues.binance.signing import HmacSigner
 
 VENUE = "binance-spot"
 BTC = Instrument(VENUE, "BTCUSDT", "BTC", "USDT", "TRADING", 2, 5, 1, 1, 0, 0, 1, 0, 0)
@@ -658,85 +651,3 @@ def test_gateway_drain_survives_a_handler_bug() -> None:
 
     rig.gw.drain(_Inbox([(b"a", b""), (b"b", b"")]), handler)  # type: ignore[arg-type]
     assert seen == [b"b"] and rig.gw.counters.n_dispatch_errors == 1
-
-
-# ---- procs/gateway.py: keys from the environment, the Binance adapter ---------------------
-
-
-def test_gateway_signer_from_env_hmac_and_missing_key() -> None:
-    signer = signer_from_env({"VELOZ_API_KEY": "k" * 64, "VELOZ_API_SECRET": "s" * 64})
-    assert (signer.kind, signer.api_key) == ("HMAC", "k" * 64)
-    for env in ({}, {"VELOZ_API_KEY": "k"}, {"VELOZ_API_SECRET": "s"}):
-        with pytest.raises(ConfigError, match="VELOZ_API_KEY with VELOZ_API_SECRET"):
-            signer_from_env(env)
-
-
-def test_gateway_signer_from_env_reads_ed25519_pem_file(tmp_path: Path) -> None:
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    key_file = tmp_path / "key.pem"
-    key_file.write_bytes(pem)
-    env = {"VELOZ_API_KEY": "k", "VELOZ_API_ED25519_KEY_FILE": str(key_file)}
-    assert signer_from_env(env).kind == "ED25519"
-    with pytest.raises(ConfigError, match="cannot read"):
-        signer_from_env(env | {"VELOZ_API_ED25519_KEY_FILE": str(tmp_path / "nope")})
-
-
-class _Exec:
-    # Stands in for BinanceExec inside BinanceVenue: records requests, answers per script.
-    def __init__(self, query_fx: Exception | None = None) -> None:
-        self.reqs: list[OrderRequest] = []
-        self.query_fx = query_fx
-
-    async def place(self, req: OrderRequest, *, on_sent: OnSent | None = None) -> OrderUpdate:
-        self.reqs.append(req)
-        return update(req.client_order_id, OrderStatus.NEW)
-
-    async def query(
-        self, symbol: str, *, client_order_id: str = "", order_id: int = 0
-    ) -> OrderUpdate:
-        if self.query_fx is not None:
-            raise self.query_fx
-        return update(client_order_id, OrderStatus.NEW)
-
-
-def _venue(venue: str, ex: _Exec) -> BinanceVenue:
-    cfg = GatewayConfig(venue=venue, rest_url="http://127.0.0.1:1", ws_url="ws://127.0.0.1:1")
-    v = BinanceVenue(cfg, HmacSigner("k" * 64, "s" * 64))
-    v._ex = ex  # type: ignore[assignment]
-    return v
-
-
-@pytest.mark.parametrize(
-    ("venue", "kind", "tif", "want"),
-    [
-        ("binance-usdm", "LIMIT_MAKER", "", ("LIMIT", "GTX")),
-        ("binance-spot", "LIMIT", "GTX", ("LIMIT_MAKER", "GTX")),
-        ("binance-spot", "LIMIT", "IOC", ("LIMIT", "IOC")),
-        ("binance-usdm", "MARKET", "", ("MARKET", "GTC")),
-    ],
-)
-def test_gateway_binance_venue_maps_post_only_per_product(
-    venue: str, kind: str, tif: str, want: tuple[str, str]
-) -> None:
-    ex = _Exec()
-    order = NewOrder("BTCUSDT", "BUY", kind, QTY, 0 if kind == "MARKET" else PX, tif, "c1")
-    run_async(_venue(venue, ex).place(order))
-    assert (ex.reqs[0].order_type, ex.reqs[0].tif) == want
-
-
-def test_gateway_binance_venue_endpoints_put_ws_api_under_ws_url() -> None:
-    v = _venue("binance-usdm", _Exec())
-    assert v._ep.ws_api_url == "ws://127.0.0.1:1/ws-fapi/v1"
-    assert v._ep.rest_url == "http://127.0.0.1:1"
-
-
-def test_gateway_binance_venue_query_of_unknown_order_is_order_rejected() -> None:
-    ex = _Exec(VenueError(-2013, "Order does not exist.", retryable=False))
-    with pytest.raises(OrderRejected) as info:
-        run_async(_venue("binance-spot", ex).query("BTCUSDT", client_order_id="c1"))
-    assert info.value.code == -2013
-    ex.query_fx = VenueError(-1003, "too many requests", retryable=True)
-    with pytest.raises(VenueError):
-        run_async(_venue("binance-spot", ex).query("BTCUSDT", client_order_id="c1"))
