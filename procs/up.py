@@ -2,8 +2,9 @@
 
 Exit codes: 0 a clean run (stopped by SIGINT/SIGTERM or ``--duration``, every child stopped
 with 0); 1 a child was given up (too many restarts, bad config, no ready file) or did not
-stop cleanly; 2 bad flags or config. Prints the latency report and a per-child summary on
-stdout at the end; logs to stderr; children log to ``<run>/log/<child>.log``.
+stop cleanly; 2 bad flags or config. Prints the latency report, what each strategy did
+(orders, fills, rejects, positions, PnL) and a per-child summary on stdout at the end;
+logs to stderr; children log to ``<run>/log/<child>.log``.
 """
 
 import argparse
@@ -25,6 +26,8 @@ from veloz.up.plan import build_children
 from veloz.up.plan import latency_report
 from veloz.up.plan import prepare_run_dir
 from veloz.up.plan import restart_policy
+from veloz.up.plan import strategies_report
+from veloz.up.plan import strategy_procs
 from veloz.up.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         print(latency_report(run_dir))
     except (ImportError, OSError, ValueError) as exc:
         log.warning("up.no_latency_report error=%s", exc)
+    if cfg.strategy is not None:
+        print(strategies_report(run_dir, strategy_procs(cfg)), end="")
     print()
     print(sup.summary())
     log.info("up.done rc=%d reason=%s", rc, sup.stop_reason)

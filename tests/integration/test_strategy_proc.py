@@ -3,10 +3,10 @@
 The test binds what the feed and the gateway would (``md.binance-spot.BTCUSDT`` PUB,
 ``orders`` PULL, ``exec`` PUB) in a private run dir and starts the strategy process with two
 strategies: a probe loaded from a file (buys at the bid on its first book, cancels once the
-order is acknowledged) and the market-making example. It checks the ORDER_CMDs decode, the
-probe reacts to its order event exactly once although the event is repeated, latency
-snapshots appear on ``strategy.main``, and SIGTERM ends the process with exit 0, the quotes
-cancelled and the latency file written.
+order is acknowledged, sells once filled) and the market-making example. It checks the
+ORDER_CMDs decode, the probe reacts to its order event exactly once although the event is
+repeated, latency snapshots appear on ``strategy.main``, and SIGTERM ends the process with
+exit 0, the quotes cancelled, the latency file and the state file (counters, position) written.
 """
 
 import json
@@ -56,6 +56,9 @@ class Probe(Strategy):
         self.log.info("probe.order cid=%s status=%s", update.client_order_id, update.status.name)
         if update.status == wire.Status.NEW:
             self.cancel(update.client_order_id)
+
+    def on_fill(self, fill):
+        self.sell("BTCUSDT", "0.0010", 5_000_100)
 """
 
 CONFIG = """
@@ -171,6 +174,14 @@ def test_strategy_process_trades_on_bus_and_exits_cleanly(rig: Rig) -> None:
     mm_news = [c for _, c in cmds + more if c.strategy == "mm" and c.action == wire.Action.NEW]
     assert {c.side for c in mm_news} == {wire.Side.BUY, wire.Side.SELL}
 
+    fill = gw.fill("probe", cid, 1, wire.Side.BUY, 5_000_000, 100, fee=5000)
+    sells = _until(
+        rig,
+        lambda c: c.strategy == "probe" and c.side == wire.Side.SELL,
+        lambda: rig.exec_pub.send(b"ex.probe.fill", fill),
+    )
+    assert [c.px for _, c in sells if c.strategy == "probe"] == [5_000_100]
+
     snapshot = lat_sub.recv(timeout_ms=int(TIMEOUT_S * 1000))
     lat_sub.close()
     assert snapshot is not None and snapshot[0] == b"lat.strategy.main"
@@ -191,5 +202,25 @@ def test_strategy_process_trades_on_bus_and_exits_cleanly(rig: Rig) -> None:
     assert any(c.strategy == "mm" for c in cancels)
     figures = json.loads((rig.run_dir / "latency" / "strategy.main.json").read_text())["figures"]
     assert figures["ingest_to_dispatch"]["count"] > 0
-    assert figures["receipt_to_strategy"]["count"] == 1
+    assert figures["receipt_to_strategy"]["count"] == 2  # the ack and the fill, once each
     assert not (rig.run_dir / "bus" / "strategy.main.json").exists()
+    state = json.loads((rig.run_dir / "state" / "strategy.main.json").read_text())
+    assert state["is_final"] is True and state["proc"] == "main"
+    probe = state["strategies"]["probe"]
+    assert probe["state"] == "stopped" and probe["error"] == ""
+    pc = probe["counters"]
+    # buy + sell; the cancel of the buy, then at stop the cancel of the open sell
+    assert (pc["n_orders_sent"], pc["n_cancels_sent"], pc["n_fills"]) == (2, 2, 1)
+    assert pc["n_rejected"] == {"gateway": 0, "venue": 0, "bus": 0} and pc["n_errors"] == 0
+    assert probe["symbols"]["BTCUSDT"] == {
+        "quote": "USDT",
+        "qty": "0.00100",
+        "entry_px": "50000.00",
+        "realized_pnl": "0.0000000",
+        "unrealized_pnl": "0.0000000",
+        "fees": {"USDT": "0.00005000"},
+        "n_fills": 1,
+    }
+    mm = state["strategies"]["mm"]
+    assert mm["state"] == "stopped"
+    assert mm["counters"]["n_orders_sent"] >= 2 and mm["counters"]["n_cancels_sent"] >= 1

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 IPC_PATH_MAX = 107
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-_SUBDIRS = ("bus", "log", "latency", "conf", "keys")
+_SUBDIRS = ("bus", "log", "latency", "state", "conf", "keys")
 
 
 def default_run_dir() -> Path:
@@ -138,7 +138,7 @@ def _check_name(name: str) -> None:
 
 
 def ensure_run_dir(cfg: BusConfig) -> Path:
-    """Create ``<run>`` and its ``bus log latency conf keys`` subdirectories, mode 0700.
+    """Create ``<run>`` and its ``bus log latency state conf keys`` subdirectories, 0700.
 
     Returns
     -------

@@ -2,8 +2,9 @@
 
 Owns `Runtime` (markets, per-strategy contexts, topic dispatch built once, order-event and
 fill dedupe, positions from fills, start on instruments, timers, exception isolation,
-latency recording at callback entry) and `BusLoop` (SUB/PUSH/PUB sockets, busy-poll then
-block in ``zmq.Poller``, latency snapshots each second, clean shutdown). Must not decide
+latency recording at callback entry, the per-strategy `Tally`) and `BusLoop` (SUB/PUSH/PUB
+sockets, busy-poll then block in ``zmq.Poller``, latency snapshots each second, the state
+file every few seconds and at exit, clean shutdown). Must not decide
 trades, talk to a venue, or parse anything but `veloz._core.wire` bodies.
 """
 
@@ -39,6 +40,9 @@ from veloz.strategy.base import StrategyState
 from veloz.strategy.config import StrategyProcessConfig
 from veloz.strategy.config import StrategySpec
 from veloz.strategy.orders import OrderState
+from veloz.strategy.summary import ACTION_OFFSET
+from veloz.strategy.summary import Tally
+from veloz.strategy.summary import write_state
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,9 @@ _MD_KINDS = ("book", "bbo", "trade", "kline", "status", "instrument")
 _POS_SIDE = {int(wire.Side.BUY): 0, int(wire.Side.SELL): 1}  # wire Side -> Position side
 _RUNNING = StrategyState.RUNNING
 _LATENCY_CAPACITY = 1 << 18  # samples per figure between folds (one fold a second)
+_REJECTED = int(wire.Status.REJECTED)
+_CANCEL_ACTIONS = frozenset((int(wire.Action.CANCEL), int(wire.Action.CANCEL_ALL)))
+_STATE_INTERVAL_NS = 5_000_000_000  # state file rewritten this often while running
 
 
 def pin_cpu(cpu: int) -> None:
@@ -70,7 +77,7 @@ def pin_cpu(cpu: int) -> None:
 
 
 class Slot:
-    """One strategy in the runtime: the object, its spec, its context and bound callbacks."""
+    """One strategy in the runtime: its object, spec, context, tally and bound callbacks."""
 
     __slots__ = (
         "ctx",
@@ -83,12 +90,20 @@ class Slot:
         "spec",
         "start_deadline_ns",
         "strategy",
+        "tally",
     )
 
-    def __init__(self, spec: StrategySpec, strategy: Strategy, ctx: StrategyContext) -> None:
+    def __init__(
+        self,
+        spec: StrategySpec,
+        strategy: Strategy,
+        ctx: StrategyContext,
+        tally: Tally | None = None,
+    ) -> None:
         self.spec = spec
         self.strategy = strategy
         self.ctx = ctx
+        self.tally = tally if tally is not None else Tally()
         # Bound once: one attribute load per dispatch instead of a method lookup.
         self.on_book = strategy.on_book
         self.on_bbo = strategy.on_bbo
@@ -117,7 +132,8 @@ class Runtime:
     -----
     Counters: ``n_messages``, ``n_malformed`` (bodies that fail to decode, or of the wrong
     type for their topic), ``n_unknown_topic``, ``n_bad_fills`` (fills that could not be
-    applied to a position). Per strategy: ``ctx.n_errors`` and ``ctx.orders.counters()``.
+    applied to a position). Per strategy: ``ctx.n_errors``, ``ctx.orders.counters()`` and
+    ``slot.tally`` (cancels sent, bus refusals, rejections by gateway or venue).
     """
 
     def __init__(
@@ -143,11 +159,16 @@ class Runtime:
         self._handlers: dict[bytes, Callable[[bytes], None]] = {}
         for spec, strategy in strategies:
             markets = {s: self._market(spec.venue, s) for s in spec.symbols}
+            tally = Tally()
             ctx = StrategyContext(
-                spec.name, spec.venue, markets, send, on_timer_change=self._timers_changed
+                spec.name,
+                spec.venue,
+                markets,
+                _counting_send(tally, send),
+                on_timer_change=self._timers_changed,
             )
             strategy._bind(ctx)
-            self.slots.append(Slot(spec, strategy, ctx))
+            self.slots.append(Slot(spec, strategy, ctx, tally))
         self._build_handlers()
 
     # ---- set-up ---------------------------------------------------------------------------
@@ -324,6 +345,7 @@ class Runtime:
     def _order_handler(self, slot: Slot) -> Callable[[bytes], None]:
         ctx = slot.ctx
         orders = ctx.orders
+        tally = slot.tally
         rec = self._rec_ex
 
         def on_order(body: bytes) -> None:
@@ -339,10 +361,13 @@ class Runtime:
             if orders.get(cid) is None:
                 orders.adopt(self._order_from_event(ctx, msg))
                 log.info("strategy.order_adopted strategy=%s cid=%s", ctx.name, cid)
-            order = orders.on_event(
-                cid, int(msg.status), msg.filled_qty, msg.venue_order_id, msg.reason
-            )
-            if order is None or ctx.state != _RUNNING:
+            status = int(msg.status)
+            order = orders.on_event(cid, status, msg.filled_qty, msg.venue_order_id, msg.reason)
+            if order is None:
+                return
+            if status == _REJECTED:
+                tally.on_rejected(msg.error_code)
+            if ctx.state != _RUNNING:
                 return
             rec(msg.header.ingest_ns)
             try:
@@ -442,6 +467,7 @@ class Runtime:
             if any(m.instrument is None for m in ctx.markets.values()):
                 continue
             ctx.state = _RUNNING
+            slot.tally.has_started = True
             log.info("strategy.start strategy=%s symbols=%s", ctx.name, ",".join(ctx.markets))
             try:
                 slot.strategy.on_start()
@@ -464,6 +490,7 @@ class Runtime:
                         ",".join(missing),
                     )
                     ctx.state = StrategyState.FAILED
+                    slot.tally.error = "start timeout: no instrument for " + ",".join(missing)
                     continue
                 deadline = slot.start_deadline_ns
             elif ctx.state == _RUNNING and ctx.timer_ns:
@@ -490,6 +517,8 @@ class Runtime:
         # Called from inside an `except` block: log.exception carries the traceback.
         ctx = slot.ctx
         ctx.n_errors += 1
+        if not slot.tally.error:
+            slot.tally.note_exception(where)
         log.exception(
             "strategy.callback_failed strategy=%s callback=%s n_errors=%d: stopping it",
             ctx.name,
@@ -511,6 +540,8 @@ class Runtime:
             except Exception:  # dispatch wrapper: on_stop failing still cancels below
                 ctx.n_errors += 1
                 failed = True
+                if not slot.tally.error:
+                    slot.tally.note_exception("on_stop")
                 log.exception(
                     "strategy.callback_failed strategy=%s callback=on_stop n_errors=%d",
                     ctx.name,
@@ -553,6 +584,22 @@ class Runtime:
                 for s in self.slots
             },
         }
+
+
+def _counting_send(
+    tally: Tally, send: Callable[[bytes, bytes], bool]
+) -> Callable[[bytes, bytes], bool]:
+    # The context's send, counting bus refusals and cancels: one call and one byte read
+    # per command on top of the PUSH.
+    def send_counted(topic: bytes, body: bytes) -> bool:
+        if not send(topic, body):
+            tally.n_refused_bus += 1
+            return False
+        if body[ACTION_OFFSET] in _CANCEL_ACTIONS:
+            tally.n_cancels_sent += 1
+        return True
+
+    return send_counted
 
 
 def _market_of(ctx: StrategyContext, inst: int) -> Market | None:
@@ -617,6 +664,8 @@ class BusLoop:
         os.set_blocking(self.wakeup_fd, False)
         self._is_stopping = False
         self.n_snapshots_dropped = 0
+        self.n_state_write_errors = 0
+        self._next_state_ns = 0
 
     def request_stop(self) -> None:
         """Ask the loop to stop (signal-safe: sets a flag and wakes the poll)."""
@@ -692,6 +741,24 @@ class BusLoop:
     def _housekeep(self) -> None:
         self.sub.rediscover()
         self._publish_latency()
+        now = time.monotonic_ns()
+        if now >= self._next_state_ns:
+            self._next_state_ns = now + _STATE_INTERVAL_NS
+            self._write_state(is_final=False)
+
+    def _write_state(self, is_final: bool) -> None:
+        try:
+            path = write_state(self.runtime, self.cfg.bus.run_dir, is_final=is_final)
+        except OSError as exc:
+            self.n_state_write_errors += 1
+            log.error(
+                "strategy.state_write_failed error=%s n_state_write_errors=%d",
+                exc,
+                self.n_state_write_errors,
+            )
+            return
+        if is_final:
+            log.info("strategy.state_written file=%s", path)
 
     def _publish_latency(self) -> None:
         for topic, body in self.runtime.latency.messages(self.encoder):
@@ -708,6 +775,7 @@ class BusLoop:
             log.info("strategy.latency_written file=%s", path)
         except OSError as exc:
             log.error("strategy.latency_write_failed error=%s", exc)
+        self._write_state(is_final=True)
         counters = rt.counters()
         log.info(
             "strategy.counters n_messages=%d n_malformed=%d n_unknown_topic=%d n_bad_fills=%d "

@@ -4,8 +4,8 @@ Owns the run-dir preparation (layout, clearing the previous run's latency files)
 simulator's generated trading account (key and secret in a 0600 file under ``<run>/keys/``,
 handed to the gateway by environment only), each child's command line
 (``python -m procs.cli <proc> --config <run>/conf/<child>.toml --run-dir <run>``) and config
-file, and the end-of-run latency report. Must not start processes (`supervisor` does) and
-never writes a secret into a config file, a command line or a log line.
+file, and the end-of-run latency and strategies reports. Must not start processes
+(`supervisor` does) and never writes a secret into a config file, a command line or a log line.
 """
 
 import json
@@ -22,6 +22,7 @@ from veloz.bus.endpoints import ensure_run_dir
 from veloz.config.emit import dumps
 from veloz.up.config import UpConfig
 from veloz.up.config import feed_child_name
+from veloz.up.summary import strategies_report
 from veloz.up.supervisor import ChildSpec
 from veloz.up.supervisor import RestartPolicy
 
@@ -33,6 +34,8 @@ __all__ = [
     "latency_report",
     "prepare_run_dir",
     "restart_policy",
+    "strategies_report",
+    "strategy_procs",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,7 @@ def restart_policy(cfg: UpConfig) -> RestartPolicy:
 
 
 def prepare_run_dir(cfg: UpConfig) -> Path:
-    """Create the run dir layout (0700) and remove the previous run's latency files.
+    """Create the run dir layout (0700); remove the previous run's latency and state files.
 
     Raises
     ------
@@ -56,12 +59,20 @@ def prepare_run_dir(cfg: UpConfig) -> Path:
         A directory cannot be created.
     """
     run_dir = ensure_run_dir(cfg.bus)
-    stale = sorted((run_dir / "latency").glob("*.json"))
-    for path in stale:
-        path.unlink(missing_ok=True)
-    if stale:
-        log.info("up.latency_cleared n=%d dir=%s", len(stale), run_dir / "latency")
+    for sub, pattern in (("latency", "*.json"), ("state", "strategy.*.json")):
+        stale = sorted((run_dir / sub).glob(pattern))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        if stale:
+            log.info("up.%s_cleared n=%d dir=%s", sub, len(stale), run_dir / sub)
     return run_dir
+
+
+def strategy_procs(cfg: UpConfig) -> list[str]:
+    """The strategy process names of this run (their state files are expected at the end)."""
+    if cfg.strategy is None:
+        return []
+    return [str(cfg.strategy.get("proc", "main"))]  # "main": StrategyProcessConfig's default
 
 
 def build_children(cfg: UpConfig, python: str = sys.executable) -> list[ChildSpec]:

@@ -75,7 +75,7 @@ def test_busconfig_bad_value_is_config_error_naming_key(
 
 def test_ensure_run_dir_creates_layout_mode_0700(cfg: BusConfig) -> None:
     ep.ensure_run_dir(cfg)
-    for sub in ("", "bus", "log", "latency", "conf", "keys"):
+    for sub in ("", "bus", "log", "latency", "conf", "keys", "state"):
         mode = stat.S_IMODE((cfg.run_dir / sub).stat().st_mode)
         assert mode == 0o700, sub
 
