@@ -65,10 +65,22 @@ class Market:
 
     Shared by every strategy of the process trading that symbol; written only by the
     runtime. ``inst`` is the feed's instrument id (from its INSTRUMENT message header),
-    -1 until known; order commands carry it so the gateway knows the symbol.
+    -1 until known; order commands carry it so the gateway knows the symbol. ``last_seq`` is
+    the header seq of the feed's last message seen and ``n_lost`` the messages its seq gaps
+    say were dropped on the way (a slow consumer past the feed's high-water mark).
     """
 
-    __slots__ = ("book", "has_book", "inst", "instrument", "is_live", "symbol", "venue")
+    __slots__ = (
+        "book",
+        "has_book",
+        "inst",
+        "instrument",
+        "is_live",
+        "last_seq",
+        "n_lost",
+        "symbol",
+        "venue",
+    )
 
     def __init__(self, venue: str, symbol: str) -> None:
         self.venue = venue
@@ -78,6 +90,8 @@ class Market:
         self.book = wire.BookView()
         self.has_book = False
         self.is_live = False
+        self.last_seq = 0
+        self.n_lost = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,8 +132,10 @@ class Runtime:
     -----
     Counters: ``n_messages``, ``n_malformed`` (bodies that fail to decode, or of the wrong
     type for their topic), ``n_unknown_topic``, ``n_bad_fills`` (fills that could not be
-    applied to a position). Per strategy: ``ctx.n_errors``, ``ctx.orders.counters()`` and
-    ``slot.tally`` (cancels sent, bus refusals, rejections by gateway or venue).
+    applied to a position), ``n_md_lost`` (market-data messages a feed sent that never
+    arrived: gaps in the header seq of a feed's messages; per market in ``Market.n_lost``).
+    Per strategy: ``ctx.n_errors``, ``ctx.orders.counters()`` and ``slot.tally`` (cancels
+    sent, bus refusals, rejections by gateway or venue).
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class Runtime:
         self.n_malformed = 0
         self.n_unknown_topic = 0
         self.n_bad_fills = 0
+        self.n_md_lost = 0
         self.has_new_timer = False  # a strategy set a timer since the last tick()
         self._handlers: dict[bytes, Callable[[bytes], None]] = {}
         for spec, strategy in strategies:
@@ -189,7 +192,7 @@ class Runtime:
             base = f"md.{venue}.{symbol}."
             self._handlers[(base + "book").encode()] = self._book_handler(market, subs)
             for kind in ("bbo", "trade", "kline"):
-                self._handlers[(base + kind).encode()] = self._msg_handler(kind, subs)
+                self._handlers[(base + kind).encode()] = self._msg_handler(kind, market, subs)
             self._handlers[(base + "status").encode()] = self._status_handler(market)
             self._handlers[(base + "instrument").encode()] = self._instrument_handler(market)
         for slot in self.slots:
@@ -227,6 +230,33 @@ class Runtime:
             body[:200],
         )
 
+    def _note_seq(self, market: Market, seq: int) -> None:
+        # Every message of one feed comes from one encoder, and we subscribe to all of them:
+        # a jump in seq is messages dropped at a high-water mark. A smaller seq is a restart.
+        last = market.last_seq
+        market.last_seq = seq
+        if last == 0 or seq == last + 1:
+            return
+        if seq > last:
+            lost = seq - last - 1
+            market.n_lost += lost
+            self.n_md_lost += lost
+            self._bad_log.warning(
+                "strategy.md_lost venue=%s symbol=%s lost=%d n_md_lost=%d",
+                market.venue,
+                market.symbol,
+                lost,
+                self.n_md_lost,
+            )
+        else:
+            log.info(
+                "strategy.md_restart venue=%s symbol=%s seq=%d last=%d",
+                market.venue,
+                market.symbol,
+                seq,
+                last,
+            )
+
     def _book_handler(self, market: Market, subs: list[Slot]) -> Callable[[bytes], None]:
         book = market.book
         rec = self._rec_md
@@ -238,6 +268,10 @@ class Runtime:
                 self._malformed("book", body, exc)
                 return
             market.has_book = True
+            if book.seq != market.last_seq + 1:
+                self._note_seq(market, book.seq)
+            else:
+                market.last_seq = book.seq
             ingest = book.ingest_ns
             for slot in subs:
                 if slot.ctx.state != _RUNNING:
@@ -250,7 +284,7 @@ class Runtime:
 
         return on_book
 
-    def _msg_handler(self, kind: str, subs: list[Slot]) -> Callable[[bytes], None]:
+    def _msg_handler(self, kind: str, market: Market, subs: list[Slot]) -> Callable[[bytes], None]:
         rec = self._rec_md
         msg_cls: type[wire.Msg] = {
             "bbo": wire.BboMsg,
@@ -268,7 +302,12 @@ class Runtime:
             if type(msg) is not msg_cls:
                 self._malformed(kind, body, WireError(f"{type(msg).__name__} on a {kind} topic"))
                 return
-            ingest = msg.header.ingest_ns
+            header = msg.header
+            if header.seq != market.last_seq + 1:
+                self._note_seq(market, header.seq)
+            else:
+                market.last_seq = header.seq
+            ingest = header.ingest_ns
             for slot in subs:
                 if slot.ctx.state != _RUNNING:
                     continue
@@ -291,6 +330,7 @@ class Runtime:
             if not isinstance(msg, wire.StatusMsg):
                 self._malformed("status", body, WireError(f"{type(msg).__name__} on status"))
                 return
+            self._note_seq(market, msg.header.seq)
             if bool(msg.is_live) != market.is_live:
                 market.is_live = bool(msg.is_live)
                 log.info(
@@ -315,6 +355,7 @@ class Runtime:
             except (WireError, ValueError) as exc:
                 self._malformed("instrument", body, exc)
                 return
+            self._note_seq(market, msg.header.seq)
             inst = int(msg.header.inst)
             if ins == market.instrument and inst == market.inst:
                 return
@@ -573,6 +614,7 @@ class Runtime:
         return {
             "n_messages": self.n_messages,
             "n_malformed": self.n_malformed,
+            "n_md_lost": self.n_md_lost,
             "n_unknown_topic": self.n_unknown_topic,
             "n_bad_fills": self.n_bad_fills,
             "strategies": {

@@ -168,6 +168,7 @@ def snapshot(rt: "Runtime", is_final: bool = False) -> dict[str, Any]:
         "runtime": {
             "n_messages": rt.n_messages,
             "n_malformed": rt.n_malformed,
+            "n_md_lost": rt.n_md_lost,
             "n_unknown_topic": rt.n_unknown_topic,
             "n_bad_fills": rt.n_bad_fills,
         },

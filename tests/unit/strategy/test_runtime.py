@@ -6,6 +6,8 @@ import logging
 import pytest
 
 from tests.unit.strategy.wirefakes import SYMBOL
+from tests.unit.strategy.wirefakes import VENUE
+from tests.unit.strategy.wirefakes import FeedFake
 from tests.unit.strategy.wirefakes import GatewayFake
 from tests.unit.strategy.wirefakes import runtime
 from tests.unit.strategy.wirefakes import topic
@@ -254,3 +256,30 @@ def test_set_timer_flags_runtime_to_recompute_its_wakeup() -> None:
     s.set_timer(0.05)
     assert rt.has_new_timer
     assert rt.tick(now_ns()) > 0 and not rt.has_new_timer
+
+
+def test_seq_gap_in_a_feeds_messages_counts_the_lost_ones_and_delivers_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    s = Recorder("s1")
+    rt, _, feed = runtime(s)
+    rt.dispatch(topic("trade"), feed.trade(5_000_000, 10, False))
+    for _ in range(3):  # dropped at the feed's high-water mark: never dispatched
+        feed.bbo(1, 2)
+    rt.dispatch(topic("book"), feed.book_body(5_000_000, 5_000_100))
+    rt.dispatch(topic("bbo"), feed.bbo(4_999_900, 5_000_000))
+    assert rt.n_md_lost == 3
+    assert rt.markets[(VENUE, SYMBOL)].n_lost == 3
+    assert rt.counters()["n_md_lost"] == 3
+    assert "strategy.md_lost venue=binance-spot symbol=BTCUSDT lost=3" in caplog.text
+    assert s.names()[-2:] == ["book", "bbo"]
+
+
+def test_seq_restart_of_a_feed_is_not_counted_as_loss() -> None:
+    s = Recorder("s1")
+    rt, _, feed = runtime(s)
+    rt.dispatch(topic("trade"), feed.trade(5_000_000, 10, False))
+    restarted = FeedFake()  # a restarted feed process: its encoder counts from 1 again
+    rt.dispatch(topic("trade"), restarted.trade(5_000_000, 10, False))
+    rt.dispatch(topic("trade"), restarted.trade(5_000_000, 10, False))
+    assert rt.n_md_lost == 0
