@@ -83,10 +83,15 @@ def bench_config(
     run_dir: Path,
     *,
     orders_per_s: float = 100.0,
-    spin_us: int = 200,
+    spin_us: int | None = None,
     pins: Mapping[str, int | None] | None = None,
 ) -> UpConfig:
     """The `veloz up` config of one benchmark run.
+
+    `spin_us` (the strategy's busy-poll after each message) defaults to 200 when the
+    strategy has a core of its own and 0 when it shares one with the feed: spinning there
+    takes the core from the feed it waits on (10k msg/s, 2 cores, same session:
+    ingest-to-dispatch p50 78-84 µs without spinning against 181-191 µs with 200 µs).
 
     Raises
     ------
@@ -99,6 +104,9 @@ def bench_config(
         if not value > 0:
             raise ValueError(f"{what} must be > 0, got {value}")
     pins = pins if pins is not None else pin_layout(os.cpu_count() or 1)
+    if spin_us is None:
+        alone = pins["strategy"] is not None and list(pins.values()).count(pins["strategy"]) == 1
+        spin_us = 200 if alone else 0
     symbols = list(SYMBOLS[:n_symbols])
     per_symbol = rate / n_symbols
     sim_rate = max(50.0, (per_symbol - DEPTH_FRAMES_PER_S) / FRAMES_PER_UPDATE)

@@ -80,3 +80,9 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     out = tmp_path / "lat.png"
     pipeline.plot([_run(1000, 1, 50), _run(10000, 2, 120)], out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(("cpus", "spin"), [(2, 0), (4, 200)])
+def test_strategy_spins_only_on_a_core_of_its_own(tmp_path: Path, cpus: int, spin: int) -> None:
+    cfg = pipeline.bench_config(1000, 1, 5.0, tmp_path, pins=pipeline.pin_layout(cpus))
+    assert cfg.strategy_config()["spin_us"] == spin
