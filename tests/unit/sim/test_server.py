@@ -18,8 +18,8 @@ from veloz.sim.auth import ApiKey
 from veloz.sim.limits import RateInterval
 from veloz.sim.limits import RateLimitConfig
 from veloz.sim.limits import WindowLimit
+from veloz.sim.routes import ROUTES
 from veloz.sim.server import LISTEN_KEY_TTL_MS
-from veloz.sim.server import ROUTES
 from veloz.sim.server import USDM_LIMITS
 
 ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "1", "price": "2"}

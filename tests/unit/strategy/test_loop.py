@@ -18,9 +18,9 @@ from veloz.errors import ConfigError
 from veloz.strategy.base import Strategy
 from veloz.strategy.base import StrategyState
 from veloz.strategy.config import StrategyProcessConfig
-from veloz.strategy.runtime import BusLoop
+from veloz.strategy.loop import BusLoop
+from veloz.strategy.loop import pin_cpu
 from veloz.strategy.runtime import Runtime
-from veloz.strategy.runtime import pin_cpu
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Binance user-data stream drivers: subscribe or hold a listenKey, reconnect, feed the sink.
 
 Owns `SpotUserData` (WS-API ``userDataStream.subscribe``), `UsdmUserData` (listenKey,
-keepalive, ``/private`` websocket via `wsapi.open_ws`) and the per-event dispatch that counts
+keepalive, ``/private`` websocket via `wstransport.open_ws`) and the per-event dispatch that counts
 and drops bad input; event contents are read by `user_events`. Must not keep order or position
 state (the OMS does), place orders, or drop a stream restart silently: the sink hears each one.
 """
@@ -37,10 +37,10 @@ from veloz.venues.binance.user_events import parse_spot_event
 from veloz.venues.binance.user_events import parse_usdm_event
 from veloz.venues.binance.user_events import positions_left_out
 from veloz.venues.binance.user_events import restart_reason
-from veloz.venues.binance.wsapi import FrameListener
 from veloz.venues.binance.wsapi import WsApiClient
-from veloz.venues.binance.wsapi import close_ws
-from veloz.venues.binance.wsapi import open_ws
+from veloz.venues.binance.wstransport import FrameListener
+from veloz.venues.binance.wstransport import close_ws
+from veloz.venues.binance.wstransport import open_ws
 
 # The parser names are re-exported: callers and tests import them from here too.
 __all__ = [

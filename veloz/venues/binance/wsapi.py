@@ -6,6 +6,7 @@ leaves, the venue's ``rateLimits`` after it answers, user-data event frames, and
 connection's life: reconnect with backoff after a drop, switch to a fresh connection on
 ``serverShutdown`` and before the venue's 24 h cut. Must not parse order or event contents
 (that is `orders` and `user_events`), retry a request by itself, or log signed parameters.
+The picows listener, connect and close live in `wstransport`.
 """
 
 import asyncio
@@ -17,12 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from picows import WSCloseCode
-from picows import WSFrame
-from picows import WSListener
 from picows import WSMsgType
 from picows import WSTransport
-from picows import ws_connect
 
 from veloz.errors import ConfigError
 from veloz.errors import VenueError
@@ -32,8 +29,11 @@ from veloz.venues.binance.endpoints import Endpoints
 from veloz.venues.binance.ratelimit import RateLimits
 from veloz.venues.binance.signing import Signer
 from veloz.venues.binance.signing import ws_signed_params
+from veloz.venues.binance.wstransport import FrameListener
+from veloz.venues.binance.wstransport import close_ws
+from veloz.venues.binance.wstransport import open_ws
 
-__all__ = ["FrameListener", "WsApiClient", "WsApiCounters", "close_ws", "open_ws"]
+__all__ = ["WsApiClient", "WsApiCounters"]
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,6 @@ BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 5.0
 # A connection that lived at least this long resets the backoff.
 STABLE_AFTER_S = 10.0
-# Client pings when nothing arrived for this long; no pong within the reply timeout drops
-# the connection (the venue pings every 20 s, so silence this long means a dead path).
-IDLE_PING_S = 30.0
-PONG_TIMEOUT_S = 10.0
 # Parameters Binance documents as JSON integers: sent as numbers when given as plain
 # decimal text (the signed text is the same either way).
 _INT_PARAMS = frozenset(
@@ -93,91 +89,6 @@ class WsApiCounters:
     n_callback_errors: int = 0  # exceptions from user-event, on_sent or reconnect hooks
     n_supervisor_errors: int = 0  # unexpected errors while repairing the connection
     n_dispatch_errors: int = 0  # unexpected errors while handling one received frame
-
-
-class FrameListener(WSListener):
-    """picows listener handing whole text messages to `on_message` and a close to `on_closed`.
-
-    Reassembles fragmented messages, answers a CLOSE frame and disconnects. Pings are
-    answered by picows (auto-pong). `on_message` gets the payload bytes and the
-    CLOCK_MONOTONIC ns at which the (last) frame was read.
-    """
-
-    def __init__(
-        self, on_message: Callable[[bytes, int], None], on_closed: Callable[[], None]
-    ) -> None:
-        super().__init__()
-        self._on_message = on_message
-        self._on_closed = on_closed
-        self._parts: list[bytes] = []
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        recv_ns = time.monotonic_ns()
-        kind = frame.msg_type
-        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
-            if frame.fin:
-                self._on_message(frame.get_payload_as_bytes(), recv_ns)
-            else:
-                self._parts = [frame.get_payload_as_bytes()]
-        elif kind is WSMsgType.CONTINUATION:
-            self._parts.append(frame.get_payload_as_bytes())
-            if frame.fin:
-                data = b"".join(self._parts)
-                self._parts = []
-                self._on_message(data, recv_ns)
-        elif kind is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self._on_closed()
-
-
-async def open_ws(url: str, listener: FrameListener, timeout_s: float, what: str) -> WSTransport:
-    """Open a picows client connection to `url` driven by `listener`.
-
-    Raises
-    ------
-    VenueError
-        Retryable, code 0, when the TCP connect or the websocket handshake fails or takes
-        longer than `timeout_s`; the message names `what` and the cause (never the URL,
-        which may hold a listenKey).
-    """
-    try:
-        async with asyncio.timeout(timeout_s):
-            transport, _ = await ws_connect(
-                lambda: listener,
-                url,
-                websocket_handshake_timeout=timeout_s,
-                enable_auto_ping=True,
-                auto_ping_idle_timeout=IDLE_PING_S,
-                auto_ping_reply_timeout=PONG_TIMEOUT_S,
-            )
-    except asyncio.CancelledError:
-        raise
-    except TimeoutError:
-        raise VenueError(
-            0, f"{what}: connect timed out after {timeout_s}s", retryable=True
-        ) from None
-    except Exception as exc:  # OSError, handshake refusal: all mean "not connected"
-        cause = type(exc).__name__
-        raise VenueError(0, f"{what}: connect failed ({cause}: {exc})", retryable=True) from None
-    return transport
-
-
-async def close_ws(transport: WSTransport, closed: asyncio.Event, timeout_s: float) -> bool:
-    """Send a normal close frame, drop the socket and wait up to `timeout_s` for `closed`.
-
-    `closed` is the event the listener's ``on_closed`` sets. Returns False on a timeout.
-    """
-    transport.send_close(WSCloseCode.OK)
-    transport.disconnect()
-    try:
-        async with asyncio.timeout(timeout_s):
-            await closed.wait()
-    except TimeoutError:
-        return False
-    return True
 
 
 @dataclass(slots=True)
