@@ -1,8 +1,9 @@
 """`veloz gateway`: the order gateway of one Binance product (the only process with trade keys).
 
 Exit codes: 0 stopped by SIGINT/SIGTERM; 1 the venue could not be reached or started; 2 bad
-flags, config or keys. Keys come from the environment only: ``VELOZ_API_KEY`` with
-``VELOZ_API_SECRET`` (HMAC) or ``VELOZ_API_ED25519_KEY_FILE`` (PKCS#8 PEM); never logged.
+flags, config or keys. The trade key is ``--key NAME`` from the key store (`veloz keys`,
+scope trade, same venue), else the environment: ``VELOZ_API_KEY`` with ``VELOZ_API_SECRET``
+(HMAC) or ``VELOZ_API_ED25519_KEY_FILE`` (PKCS#8 PEM). Never logged.
 """
 
 import argparse
@@ -16,6 +17,7 @@ from pathlib import Path
 import uvloop
 
 from veloz import config as vconfig
+from veloz import keys
 from veloz import log as vlog
 from veloz.bus.sockets import PubSocket
 from veloz.bus.sockets import PullSocket
@@ -27,6 +29,8 @@ from veloz.oms.gateway import Gateway
 from veloz.venues.binance.gateway_exec import KEYS_HELP
 from veloz.venues.binance.gateway_exec import BinanceVenue
 from veloz.venues.binance.gateway_exec import signer_from_env
+from veloz.venues.binance.signing import Ed25519Signer
+from veloz.venues.binance.signing import HmacSigner
 from veloz.venues.binance.signing import Signer
 
 
@@ -34,8 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="veloz gateway",
         description="Take order commands from strategies (bus `orders`), check them, send "
-        f"them to Binance and publish order events and fills (bus `exec`). Keys: {KEYS_HELP}.",
+        f"them to Binance and publish order events and fills (bus `exec`). Keys: --key, "
+        f"else {KEYS_HELP}.",
     )
+    p.add_argument("--key", metavar="NAME", help="trade key from the store (`veloz keys add`)")
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML (see config/examples)")
     p.add_argument("--run-dir", type=Path, metavar="DIR", help="bus sockets and latency files")
     return p
@@ -53,13 +59,22 @@ def main(argv: list[str] | None = None) -> int:
             cfg = vconfig.load(GatewayConfig, args.config)
         if args.run_dir is not None:
             cfg = dataclasses.replace(cfg, bus=cfg.bus.with_run_dir(args.run_dir))
-        signer = signer_from_env(os.environ)
+        vlog.setup(cfg.log_level)  # before the key is loaded: its use is logged (not the key)
+        signer = _stored_signer(args.key, cfg.venue) if args.key else signer_from_env(os.environ)
     except ConfigError as exc:
         print(f"veloz gateway: {exc}", file=sys.stderr)
         return 2
-    vlog.setup(cfg.log_level)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(_run(cfg, signer))
+
+
+def _stored_signer(name: str, venue: str) -> Signer:
+    key = keys.load(name, scope="trade", for_process="gateway")
+    if key.venue != venue:
+        raise ConfigError(f"--key {name}: the key is for {key.venue}, this gateway is {venue}")
+    if key.kind == "ed25519":
+        return Ed25519Signer(key.api_key, key.secret.reveal().encode())
+    return HmacSigner(key.api_key, key.secret.reveal())
 
 
 async def _run(cfg: GatewayConfig, signer: Signer) -> int:

@@ -1,8 +1,9 @@
 """`GatewayConfig`: the strict TOML of `veloz gateway` (example: config/examples/gateway.toml).
 
-Owns the gateway's keys, their defaults and their range checks. Must not hold secrets: the
-API key and secret come from the environment only (``VELOZ_API_KEY`` with
-``VELOZ_API_SECRET`` or ``VELOZ_API_ED25519_KEY_FILE``), never from this file.
+Owns the gateway's config keys, their defaults and their range checks. Must not hold
+secrets: the trade key comes from the key store (``veloz gateway --key NAME``) or the
+environment (``VELOZ_API_KEY`` with ``VELOZ_API_SECRET`` or ``VELOZ_API_ED25519_KEY_FILE``),
+never from this file.
 """
 
 from dataclasses import dataclass
