@@ -6,8 +6,10 @@ from collections.abc import Callable
 from veloz import __version__
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("procs.audit", "verify or show hash-chained audit files (exit 1 = tampered)"),
     "feed": ("procs.feed", "keep one Binance symbol's book in sync and publish its events"),
     "gateway": ("procs.gateway", "check strategies' orders, send them to Binance, publish fills"),
+    "keys": ("procs.keys", "add, list or remove venue API keys (keyring or sealed file)"),
     "replay": ("procs.replay", "replay recorded Binance frames through decode -> sync -> book"),
     "sim": ("procs.sim", "serve the simulated Binance spot/USD-M exchange on 127.0.0.1"),
     "strategy": ("procs.strategy", "run the configured strategies on the bus, pinned to a core"),
