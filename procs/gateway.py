@@ -8,6 +8,7 @@ scope trade, same venue), else the environment: ``VELOZ_API_KEY`` with ``VELOZ_A
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import os
 import signal
@@ -26,6 +27,8 @@ from veloz.errors import ConfigError
 from veloz.errors import VelozError
 from veloz.oms.config import GatewayConfig
 from veloz.oms.gateway import Gateway
+from veloz.oms.journal import Journal
+from veloz.oms.journal import journal_path
 from veloz.venues.binance.gateway_exec import KEYS_HELP
 from veloz.venues.binance.gateway_exec import BinanceVenue
 from veloz.venues.binance.gateway_exec import signer_from_env
@@ -43,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--key", metavar="NAME", help="trade key from the store (`veloz keys add`)")
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML (see config/examples)")
-    p.add_argument("--run-dir", type=Path, metavar="DIR", help="bus sockets and latency files")
+    p.add_argument(
+        "--run-dir", type=Path, metavar="DIR", help="bus sockets, latency files and the journal"
+    )
     return p
 
 
@@ -88,11 +93,14 @@ async def _run(cfg: GatewayConfig, signer: Signer) -> int:
     try:
         await venue.load()
         with (
+            contextlib.ExitStack() as stack,
             PullSocket(cfg.bus) as orders,
             PubSocket(cfg.bus, "exec", linger_ms=1000) as out,
             SubSocket(cfg.bus, prefixes=()) as md,
         ):
-            gw = Gateway(cfg, venue, out)
+            journal = Journal(journal_path(cfg.bus.run_dir))
+            stack.callback(journal.close)
+            gw = Gateway(cfg, venue, out, journal=journal)
             md.subscribe(gw.md_prefixes())
             for name in gw.md_names():
                 md.add(name)

@@ -138,12 +138,15 @@ class Rig:
         )
 
     def first_answer(self, **kw: Any) -> tuple[str, Any]:
-        # The gateway may not have the md yet (slow joiner): resend until it has.
+        # The gateway may not have the md yet (slow joiner), or may still be reconciling
+        # with the venue after start: resend until it takes orders.
         topic = f"ex.{STRATEGY}.order".encode()
         for _ in range(20):
             cid = self.new(**kw)
             ev = self.wait(topic, lambda m, c=cid: m.client_order_id == c, f"answer to {cid}")
-            if not ev.reason.startswith(("no_market_data", "unknown instrument")):
+            if not ev.reason.startswith(
+                ("no_market_data", "unknown instrument", "gateway recovering")
+            ):
                 return cid, ev
         raise AssertionError("the gateway never saw the fake feed's market data")
 

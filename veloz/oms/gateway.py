@@ -40,6 +40,10 @@ from veloz.oms.codes import code_text
 from veloz.oms.config import GatewayConfig
 from veloz.oms.counters import GatewayCounters
 from veloz.oms.inbox import Inbox
+from veloz.oms.journal import CancelAllSent
+from veloz.oms.journal import CancelSent
+from veloz.oms.journal import Journal
+from veloz.oms.journal import OrderSent
 from veloz.oms.market import MarketData
 from veloz.oms.orders import OrderRecord
 from veloz.oms.orders import SentStamp
@@ -47,6 +51,10 @@ from veloz.oms.orders import remember
 from veloz.oms.publish import NOBODY
 from veloz.oms.publish import ExecPublisher
 from veloz.oms.publish import Outbox
+from veloz.oms.recovery import rebuild
+from veloz.oms.recovery import reconcile
+from veloz.oms.recovery import rejected_update
+from veloz.oms.state import ExecState
 from veloz.oms.venue import VenueExec
 from veloz.risk.pretrade import PreTrade
 
@@ -76,6 +84,10 @@ class Gateway:
         The ``exec`` PUB.
     proc : str
         Process name of the latency file and topic (``lat.<proc>``).
+    journal : Journal, optional
+        When given: every command sent and venue event is journaled before it is acted on,
+        `run` rebuilds the state from it and reconciles with the venue before taking
+        commands (refused meanwhile: REJECTED "gateway recovering").
 
     Raises
     ------
@@ -85,7 +97,13 @@ class Gateway:
     """
 
     def __init__(
-        self, cfg: GatewayConfig, venue: VenueExec, out: Outbox, *, proc: str = "gateway"
+        self,
+        cfg: GatewayConfig,
+        venue: VenueExec,
+        out: Outbox,
+        *,
+        proc: str = "gateway",
+        journal: Journal | None = None,
     ) -> None:
         missing = [s for s in cfg.symbols if s not in venue.instruments]
         if missing:
@@ -114,6 +132,9 @@ class Gateway:
         self._tasks: set[asyncio.Task[None]] = set()
         self._bad = RateLimitedLog(log)
         self._refused = RateLimitedLog(log, burst=20)  # refusals: a storm logs a summary
+        self._journal = journal
+        self.state = ExecState(self._insts)
+        self.recovering = journal is not None
 
     # ---- bus names and market data ---------------------------------------------------------
 
@@ -156,6 +177,9 @@ class Gateway:
             return
         if topic != b"cmd." + strategy.encode():
             self._refuse(msg, f"topic {topic[:80]!r} is not cmd.{strategy}")
+            return
+        if self.recovering:
+            self._refuse(msg, "gateway recovering")
             return
         action = msg.action
         if action == wire.Action.NEW:
@@ -204,7 +228,13 @@ class Gateway:
         order = NewOrder(inst.symbol, side, ord_type, qty, px, tif, cid, bool(msg.reduce_only))
         rec = OrderRecord(msg.strategy, inst_id, slot, order)
         remember(self._orders, cid, rec)
-        self._spawn(self._place(order, rec, hdr.ingest_ns))
+        seq = 0
+        if self._journal is not None:
+            seq = self._journal.append(OrderSent(msg.strategy, inst_id, order))
+        self.state.orders.on_sent(
+            cid, msg.strategy, self.cfg.venue, inst.symbol, side, ord_type, tif, px, qty
+        )
+        self._spawn(self._place(order, rec, hdr.ingest_ns, seq))
 
     def _cancel(self, msg: "wire.OrderCmdMsg") -> None:
         cid = msg.client_order_id
@@ -229,7 +259,8 @@ class Gateway:
             return
         symbol = self._insts[slot].symbol
         order_id = rec.order_id if rec is not None else 0
-        self._spawn(self._do_cancel(symbol, cid, order_id, msg.header.ingest_ns))
+        seq = self._note_cancel(msg.strategy, symbol, cid, order_id)
+        self._spawn(self._do_cancel(symbol, cid, order_id, msg.header.ingest_ns, seq))
 
     def _cancel_all(self, msg: "wire.OrderCmdMsg") -> None:
         strategy = msg.strategy
@@ -259,10 +290,21 @@ class Gateway:
         trigger_ns = msg.header.ingest_ns
         if not others:
             # Nobody else has an order here: one request also catches orders we never saw.
-            self._spawn(self._do_cancel_all(symbol, trigger_ns))
+            seq = 0
+            if self._journal is not None:
+                seq = self._journal.append(CancelAllSent(strategy, symbol))
+            self._spawn(self._do_cancel_all(symbol, trigger_ns, seq))
             return
         for cid, r in mine:
-            self._spawn(self._do_cancel(symbol, cid, r.order_id, trigger_ns))
+            seq = self._note_cancel(strategy, symbol, cid, r.order_id)
+            self._spawn(self._do_cancel(symbol, cid, r.order_id, trigger_ns, seq))
+
+    def _note_cancel(self, strategy: str, symbol: str, cid: str, order_id: int) -> int:
+        # Journal a cancel about to be sent (its sequence number, 0 without a journal).
+        self.state.orders.on_cancel_sent(cid)
+        if self._journal is None:
+            return 0
+        return self._journal.append(CancelSent(strategy, symbol, cid, order_id))
 
     def _refuse(self, msg: "wire.OrderCmdMsg", why: str) -> None:
         # A command the gateway itself cannot take: counted, logged, a NEW one REJECTED.
@@ -293,8 +335,14 @@ class Gateway:
             self.counters.n_task_errors += 1
             log.exception("gateway.task_error")
 
-    async def _place(self, order: NewOrder, rec: OrderRecord, trigger_ns: int) -> None:
+    async def _synced(self, seq: int) -> None:
+        # A send waits for its command's fsync (group commit).
+        if seq and self._journal is not None:
+            await self._journal.synced(seq)
+
+    async def _place(self, order: NewOrder, rec: OrderRecord, trigger_ns: int, seq: int) -> None:
         c = self.counters
+        await self._synced(seq)
         try:
             u = await self._venue.place(order, on_sent=SentStamp(self._record, trigger_ns))
         except OrderRejected as exc:
@@ -302,8 +350,7 @@ class Gateway:
                 c.n_rejected_venue += 1
             else:
                 c.n_rejected_local += 1
-            rec.status = OrderStatus.REJECTED
-            self._pub.record(order.client_order_id, rec, exc.reason, exc.code)
+            self._rejected(order.client_order_id, rec, exc.reason, exc.code)
             return
         except VenueError as exc:
             if exc.is_unknown:
@@ -317,24 +364,42 @@ class Gateway:
                 await self._resolve(order.symbol, order.client_order_id, rec, exc.msg, exc.code)
                 return
             c.n_rejected_venue += 1  # retryable refusal: nothing was executed
-            rec.status = OrderStatus.REJECTED
             self._refused.warning(
                 "gateway.order_not_sent cid=%s code=%d msg=%.200s",
                 order.client_order_id,
                 exc.code,
                 exc.msg,
             )
-            self._pub.record(order.client_order_id, rec, exc.msg, exc.code)
+            self._rejected(order.client_order_id, rec, exc.msg, exc.code)
             return
         except WireError as exc:
             c.n_unknown_status += 1
             await self._resolve(order.symbol, order.client_order_id, rec, str(exc), 0)
             return
         c.n_placed += 1
-        self._pub.update(u)
+        self._update(u)
 
-    async def _do_cancel(self, symbol: str, cid: str, order_id: int, trigger_ns: int) -> None:
+    def _rejected(self, cid: str, rec: OrderRecord, why: str, code: int = 0) -> None:
+        # The order is final REJECTED: journal and apply that, publish it with `why`.
+        u = rejected_update(self.cfg.venue, cid, rec, why)
+        if self._journal is not None:
+            self._journal.append(u)
+        self.state.apply(u)
+        rec.status = OrderStatus.REJECTED
+        self._pub.record(cid, rec, why, code)
+
+    def _update(self, u: OrderUpdate, *, why: str = "", code: int = 0) -> None:
+        # A venue answer or event: journaled, applied to the state, then published.
+        if self._journal is not None:
+            self._journal.append(u)
+        self.state.apply(u)
+        self._pub.update(u, why=why, code=code)
+
+    async def _do_cancel(
+        self, symbol: str, cid: str, order_id: int, trigger_ns: int, seq: int = 0
+    ) -> None:
         c = self.counters
+        await self._synced(seq)
         try:
             u = await self._venue.cancel(
                 symbol,
@@ -351,9 +416,10 @@ class Gateway:
             await self._resolve(symbol, cid, self._orders.get(cid), f"cancel: {text}", code)
             return
         c.n_cancels += 1
-        self._pub.update(u)
+        self._update(u)
 
-    async def _do_cancel_all(self, symbol: str, trigger_ns: int) -> None:
+    async def _do_cancel_all(self, symbol: str, trigger_ns: int, seq: int = 0) -> None:
+        await self._synced(seq)
         try:
             done = await self._venue.cancel_all(symbol, on_sent=SentStamp(self._record, trigger_ns))
         except (OrderRejected, VenueError, WireError) as exc:
@@ -362,7 +428,7 @@ class Gateway:
             return
         self.counters.n_cancels += 1
         for u in done:
-            self._pub.update(u)
+            self._update(u)
 
     async def _resolve(
         self, symbol: str, cid: str, rec: OrderRecord | None, why: str, code: int
@@ -374,8 +440,7 @@ class Gateway:
                 u = await self._venue.query(symbol, client_order_id=cid)
             except OrderRejected:  # the venue does not know the order: it never was
                 if rec is not None:
-                    rec.status = OrderStatus.REJECTED
-                    self._pub.record(cid, rec, why, code)
+                    self._rejected(cid, rec, why, code)
                 return
             except (VenueError, WireError) as exc:
                 log.warning(
@@ -383,7 +448,7 @@ class Gateway:
                 )
                 await asyncio.sleep(delay_s)
                 continue
-            self._pub.update(u, why=why, code=code)
+            self._update(u, why=why, code=code)
             return
         self.counters.n_unresolved += 1
         log.error("gateway.order_unresolved cid=%s symbol=%s why=%.200s", cid, symbol, why)
@@ -397,13 +462,17 @@ class Gateway:
             log.warning("gateway.reconcile_failed reason=%s error=%.200s", reason, exc)
             return
         for u in open_now:
-            self._pub.update(u)
+            self._update(u)
         log.info("gateway.reconciled reason=%s open=%d", reason, len(open_now))
 
     # ---- venue events (ExecSink) -----------------------------------------------------------
 
     def on_event(self, ev: ExecEvent) -> None:
-        """Publish one user-data event: order updates and fills to their strategy."""
+        """Journal and apply one user-data event, then publish order updates and fills to
+        their strategy."""
+        if self._journal is not None:
+            self._journal.append(ev)
+        self.state.apply(ev)
         if isinstance(ev, OrderUpdate):
             self._pub.update(ev)
         elif isinstance(ev, Fill):
@@ -452,11 +521,14 @@ class Gateway:
             The venue could not be started.
         """
         loop = asyncio.get_running_loop()
+        self.replay_journal()
         await self._venue.start(self)
         loop.add_reader(orders.fileno(), self.drain, orders, self.on_cmd)
         loop.add_reader(md.fileno(), self.drain, md, self.on_md)
         ticker = loop.create_task(self._tick(orders, md, rediscover))
         log.info("gateway.started venue=%s symbols=%s", self.cfg.venue, ",".join(self.cfg.symbols))
+        if self.recovering:
+            self._spawn(self.recover())
         try:
             self.drain(md, self.on_md)
             self.drain(orders, self.on_cmd)
@@ -467,6 +539,35 @@ class Gateway:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
             await self._finish()
+
+    def replay_journal(self) -> int:
+        """Rebuild the state and order records from the journal (before the venue starts);
+        return the records applied (0 without a journal)."""
+        if self._journal is None:
+            return 0
+        n = rebuild(
+            self._journal.entries, self.cfg.venue, self.state, self._orders, self._slot_by_symbol
+        )
+        self._journal.entries = []
+        log.info("gateway.journal_replayed records=%d orders=%d", n, len(self._orders))
+        return n
+
+    async def recover(self) -> None:
+        """Reconcile with the started venue (`recovery.reconcile`), then take commands.
+
+        A venue that keeps failing is tried again every 2 s; commands stay refused meanwhile
+        (the state is not known).
+        """
+        while True:
+            try:
+                await reconcile(self._venue, self.state, self._update)
+            except (VenueError, WireError) as exc:
+                log.error("gateway.recovery_failed error=%.200s retry_in_s=2", exc)
+                await asyncio.sleep(2.0)
+                continue
+            break
+        self.recovering = False
+        log.info("gateway.recovered orders=%d", len(self._orders))
 
     async def _finish(self) -> None:
         tasks = list(self._tasks)

@@ -1,0 +1,175 @@
+"""`veloz gateway` killed with SIGKILL and restarted on the same run dir against `veloz sim`.
+
+The test is the strategy and the feed (the `test_gateway_sim` harness). It places resting
+orders, kills the gateway, cancels one of them at the venue while the gateway is down, and
+restarts it: the restarted gateway must publish, for every order, the state the sim reports
+(queried over REST with the demo key): none lost, none left unknown, none sent twice.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.sim_load import REPO
+from bench.sim_load import SimProc
+from tests.integration.test_gateway_sim import INST
+from tests.integration.test_gateway_sim import STRATEGY
+from tests.integration.test_gateway_sim import SYMBOL
+from tests.integration.test_gateway_sim import FakeFeed
+from tests.integration.test_gateway_sim import Rig
+from tests.integration.test_gateway_sim import _get
+from veloz._core import wire
+from veloz.bus.endpoints import BusConfig
+from veloz.bus.endpoints import bind_name
+from veloz.bus.sockets import PushSocket
+from veloz.bus.sockets import SubSocket
+from veloz.model.events import OrderUpdate
+from veloz.oms.journal import OrderSent
+from veloz.oms.journal import journal_path
+from veloz.oms.journal import replay
+from veloz.venues.binance.endpoints import endpoints
+from veloz.venues.binance.mapping import instruments_from_exchange_info
+from veloz.venues.binance.signing import HmacSigner
+from veloz.venues.binance.signing import rest_signed_query
+
+pytestmark = pytest.mark.integration
+
+VENUE = "binance-spot"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimProc]:
+    with SimProc(20, seed=12, venue="spot", symbols=SYMBOL, start_timeout_s=30) as proc:
+        assert proc.key, "the sim printed no trade account"
+        yield proc
+
+
+def _signed(sim: SimProc, method: str, path: str, params: list[tuple[str, str]]) -> Any:
+    signer = HmacSigner(sim.key, sim.secret.decode())
+    query = rest_signed_query(signer, [*params, ("timestamp", str(int(time.time() * 1000)))])
+    url = f"{sim.rest}{path}?{query}"
+    req = urllib.request.Request(url, method=method, headers={"X-MBX-APIKEY": sim.key})  # noqa: S310
+    with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 (127.0.0.1 sim)
+        return json.loads(resp.read())
+
+
+class Gw:
+    """One gateway process on `run_dir` and the test's bus sockets to it."""
+
+    def __init__(self, sim: SimProc, run_dir: Path, conf: Path, cfg: BusConfig, inst: Any) -> None:
+        env = dict(os.environ, VELOZ_API_KEY=sim.key, VELOZ_API_SECRET=sim.secret.decode())
+        self.log = run_dir / f"gateway-{time.monotonic_ns()}.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "procs.cli", "gateway", "--config", str(conf),
+                 "--run-dir", str(run_dir)],
+                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        self.sub = SubSocket(cfg, prefixes=(f"ex.{STRATEGY}.".encode(), b"lat.gateway"))
+        self.sub.connect(bind_name(cfg, "exec"))
+        self.push = PushSocket(cfg)
+        self.rig = Rig(
+            run_dir, self.proc, inst, 0, 0, self.push, self.sub, wire.Encoder(0), self.log
+        )
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.push.close()
+        self.sub.close()
+
+
+def test_gateway_kill9_restart_publishes_the_sims_final_state_of_every_order(
+    sim: SimProc,
+) -> None:
+    ep = endpoints(VENUE).at_base(sim.rest)
+    run_dir = Path(tempfile.mkdtemp(prefix="vz"))
+    inst = instruments_from_exchange_info(_get(f"{ep.rest_url}{ep.exchange_info_path}"), VENUE)[
+        SYMBOL
+    ]
+    depth = _get(f"{ep.rest_url}{ep.depth_path}?symbol={SYMBOL}&limit=5")
+    bid, ask = inst.px(depth["bids"][0][0]), inst.px(depth["asks"][0][0])
+    conf = run_dir / "gateway.toml"
+    conf.write_text(
+        f'log_level = "INFO"\nvenue = "{VENUE}"\nrest_url = "{sim.rest}"\n'
+        f'ws_url = "{sim.ws}"\nsymbols = ["{SYMBOL}"]\nlatency_interval_s = 0.2\n'
+        '[risk]\nmax_notional = "100000"\nprice_band_bps = 2500\n'
+        "max_orders_per_s = 50.0\nmax_cancels_per_s = 50.0\n"
+        f'[bus]\nrun_dir = "{run_dir}"\n'
+    )
+    cfg = BusConfig(run_dir=run_dir)
+    feed = FakeFeed(cfg, inst, bid, ask)
+    feed.start()
+    gws: list[Gw] = []
+    try:
+        gw = Gw(sim, run_dir, conf, cfg, inst)
+        gws.append(gw)
+        r = gw.rig
+        r.wait(b"lat.gateway", lambda m: True, "gateway up")
+        qty = inst.qty("0.01")
+        away = bid * 9 // 10 // inst.tick_raw * inst.tick_raw
+        kw: dict[str, Any] = {
+            "side": wire.Side.BUY, "ord_type": wire.OrdType.LIMIT, "tif": wire.Tif.GTC,
+            "px": away, "qty": qty,
+        }  # fmt: skip
+        first, ev = r.first_answer(**kw)
+        while ev.reason.startswith("gateway recovering"):
+            first, ev = r.first_answer(**kw)
+        assert ev.status == wire.Status.NEW, ev.to_dict()
+        cids = [first] + [r.new(**kw) for _ in range(3)]
+        for cid in cids[1:]:
+            r.order_event(cid, wire.Status.NEW)
+        gw.proc.send_signal(signal.SIGKILL)
+        gw.proc.wait(10)
+        gw.close()
+
+        # While the gateway is down: one order is canceled at the venue.
+        _signed(sim, "DELETE", ep.order_path, [("symbol", SYMBOL), ("origClientOrderId", cids[1])])
+
+        gw2 = Gw(sim, run_dir, conf, cfg, inst)
+        gws.append(gw2)
+        want = {
+            cid: _signed(
+                sim, "GET", ep.order_path, [("symbol", SYMBOL), ("origClientOrderId", cid)]
+            )["status"]
+            for cid in cids
+        }
+        assert want[cids[1]] == "CANCELED" and list(want.values()).count("NEW") == 3
+        gw2.rig.wait(b"lat.gateway", lambda m: True, "restarted gateway up")
+        gw2.proc.send_signal(signal.SIGTERM)
+        assert gw2.proc.wait(15) == 0, gw2.log.read_text()[-2000:]
+        assert "gateway.recovered" in gw2.log.read_text()
+        # What the restarted gateway learned and published is in its journal (the test's SUB
+        # may join after the recovery events went out: PUB/SUB has no replay).
+        last: dict[str, str] = {}
+        for e in replay(journal_path(run_dir)):
+            if isinstance(e, OrderUpdate):
+                last[e.client_order_id] = e.status.value
+        assert {c: last.get(c) for c in cids} == want
+        sent = [
+            e.order.client_order_id
+            for e in replay(journal_path(run_dir))
+            if isinstance(e, OrderSent)
+        ]
+        assert sorted(sent) == sorted(set(sent)) and set(cids) <= set(sent)
+        open_now = _signed(sim, "GET", ep.open_orders_path, [("symbol", SYMBOL)])
+        assert sorted(o["clientOrderId"] for o in open_now if o["clientOrderId"] in sent) == sorted(
+            c for c in cids if want[c] == "NEW"
+        )  # nothing placed twice by the restart
+        assert INST == 3
+    finally:
+        for g in gws:
+            g.close()
+        feed.stop.set()
+        feed.join(5)
