@@ -1,15 +1,19 @@
 """`veloz gateway`: the order gateway of one Binance product (the only process with trade keys).
 
 Exit codes: 0 stopped by SIGINT/SIGTERM; 1 the venue could not be reached or started; 2 bad
-flags, config or keys. The trade key is ``--key NAME`` from the key store (`veloz keys`,
-scope trade, same venue), else the environment: ``VELOZ_API_KEY`` with ``VELOZ_API_SECRET``
-(HMAC) or ``VELOZ_API_ED25519_KEY_FILE`` (PKCS#8 PEM). Never logged.
+flags, config or keys. Binds ``orders`` (PULL), ``exec`` (PUB) and ``control`` (REP: `veloz
+kill`, `veloz risk`), writes ``<run>/audit/gateway.jsonl`` (proc_start, key_use, order_sent,
+cancel, risk_state, operator_command, proc_stop). The trade key is ``--key NAME`` from the
+key store (`veloz keys`, scope trade, same venue), else the environment: ``VELOZ_API_KEY``
+with ``VELOZ_API_SECRET`` (HMAC) or ``VELOZ_API_ED25519_KEY_FILE`` (PKCS#8 PEM). Never
+logged.
 """
 
 import argparse
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import os
 import signal
 import sys
@@ -17,24 +21,34 @@ from pathlib import Path
 
 import uvloop
 
+from veloz import __version__
 from veloz import config as vconfig
 from veloz import keys
 from veloz import log as vlog
+from veloz.audit.log import AuditConfig
+from veloz.audit.log import AuditLog
+from veloz.audit.record import Kind
 from veloz.bus.sockets import PubSocket
 from veloz.bus.sockets import PullSocket
+from veloz.bus.sockets import RepSocket
 from veloz.bus.sockets import SubSocket
 from veloz.errors import ConfigError
 from veloz.errors import VelozError
 from veloz.oms.config import GatewayConfig
+from veloz.oms.gateway import AUDIT_FSYNC_MS
 from veloz.oms.gateway import Gateway
 from veloz.oms.journal import Journal
 from veloz.oms.journal import journal_path
+from veloz.risk.webhook import WebhookSender
 from veloz.venues.binance.gateway_exec import KEYS_HELP
 from veloz.venues.binance.gateway_exec import BinanceVenue
 from veloz.venues.binance.gateway_exec import signer_from_env
 from veloz.venues.binance.signing import Ed25519Signer
 from veloz.venues.binance.signing import HmacSigner
 from veloz.venues.binance.signing import Signer
+
+# Audit group commit: fsync by the gateway's timer (AUDIT_FSYNC_MS), not per record.
+_AUDIT = AuditConfig(fsync_every=1_000_000, fsync_ms=AUDIT_FSYNC_MS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"veloz gateway: {exc}", file=sys.stderr)
         return 2
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_run(cfg, signer))
+        return runner.run(_run(cfg, signer, key_name=args.key or "env"))
 
 
 def _stored_signer(name: str, venue: str) -> Signer:
@@ -82,7 +96,12 @@ def _stored_signer(name: str, venue: str) -> Signer:
     return HmacSigner(key.api_key, key.secret.reveal())
 
 
-async def _run(cfg: GatewayConfig, signer: Signer) -> int:
+def _config_hash(cfg: GatewayConfig) -> str:
+    # sha256 of the effective config's repr: a change of any key changes it.
+    return hashlib.sha256(repr(cfg).encode()).hexdigest()
+
+
+async def _run(cfg: GatewayConfig, signer: Signer, key_name: str = "env") -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -97,17 +116,31 @@ async def _run(cfg: GatewayConfig, signer: Signer) -> int:
             PullSocket(cfg.bus) as orders,
             PubSocket(cfg.bus, "exec", linger_ms=1000) as out,
             SubSocket(cfg.bus, prefixes=()) as md,
+            RepSocket(cfg.bus) as control,
         ):
             journal = Journal(journal_path(cfg.bus.run_dir))
             stack.callback(journal.close)
-            gw = Gateway(cfg, venue, out, journal=journal)
+            audit = AuditLog.in_run_dir(cfg.bus.run_dir, "gateway", _AUDIT)
+            stack.callback(audit.close)
+            audit.append(
+                Kind.PROC_START,
+                {"version": __version__, "config_sha256": _config_hash(cfg), "venue": cfg.venue},
+            )
+            audit.append(Kind.KEY_USE, {"key": key_name, "scope": "trade", "venue": cfg.venue})
+            webhook = None
+            if cfg.risk.webhook_url:
+                webhook = WebhookSender(cfg.risk.webhook_url, cfg.risk.webhook_timeout_s)
+                webhook.start()
+                stack.callback(webhook.stop)
+            gw = Gateway(cfg, venue, out, journal=journal, audit=audit, webhook=webhook)
             md.subscribe(gw.md_prefixes())
             for name in gw.md_names():
                 md.add(name)
             try:
-                await gw.run(orders, md, stop, md.rediscover)
+                await gw.run(orders, md, stop, md.rediscover, control)
             finally:
                 gw.latency.write(cfg.bus.run_dir)
+                audit.append(Kind.PROC_STOP, {"risk_state": gw.risk.state.name})
     except ConfigError as exc:
         print(f"veloz gateway: {exc}", file=sys.stderr)
         return 2

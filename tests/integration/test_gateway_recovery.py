@@ -28,15 +28,19 @@ from tests.integration.test_gateway_sim import SYMBOL
 from tests.integration.test_gateway_sim import FakeFeed
 from tests.integration.test_gateway_sim import Rig
 from tests.integration.test_gateway_sim import _get
+from veloz._core import fixed
 from veloz._core import wire
 from veloz.bus.endpoints import BusConfig
 from veloz.bus.endpoints import bind_name
 from veloz.bus.sockets import PushSocket
 from veloz.bus.sockets import SubSocket
+from veloz.model.events import ASSET_DP
 from veloz.model.events import OrderUpdate
 from veloz.oms.journal import OrderSent
 from veloz.oms.journal import journal_path
 from veloz.oms.journal import replay
+from veloz.oms.recovery import rebuild
+from veloz.oms.state import ExecState
 from veloz.venues.binance.endpoints import endpoints
 from veloz.venues.binance.mapping import instruments_from_exchange_info
 from veloz.venues.binance.signing import HmacSigner
@@ -168,6 +172,92 @@ def test_gateway_kill9_restart_publishes_the_sims_final_state_of_every_order(
             c for c in cids if want[c] == "NEW"
         )  # nothing placed twice by the restart
         assert INST == 3
+    finally:
+        for g in gws:
+            g.close()
+        feed.stop.set()
+        feed.join(5)
+
+
+def _balances(sim: SimProc, assets: tuple[str, ...]) -> dict[str, int]:
+    # The sim's wallet (free + locked) of `assets`, raws at ASSET_DP.
+    acct = _signed(sim, "GET", endpoints(VENUE).account_path, [])
+    rows = {b["asset"]: b for b in acct["balances"]}
+    return {
+        a: fixed.parse(rows[a]["free"], ASSET_DP) + fixed.parse(rows[a]["locked"], ASSET_DP)
+        for a in assets
+    }
+
+
+def test_gateway_kill9_fills_while_down_positions_equal_sim_balances(sim: SimProc) -> None:
+    # Issue 6 §2 acceptance: fills made while the gateway is down are learned from the
+    # venue's trade history at restart; the journaled state's balances then equal the sim's.
+    ep = endpoints(VENUE).at_base(sim.rest)
+    run_dir = Path(tempfile.mkdtemp(prefix="vz"))
+    inst = instruments_from_exchange_info(_get(f"{ep.rest_url}{ep.exchange_info_path}"), VENUE)[
+        SYMBOL
+    ]
+    depth = _get(f"{ep.rest_url}{ep.depth_path}?symbol={SYMBOL}&limit=5")
+    bid, ask = inst.px(depth["bids"][0][0]), inst.px(depth["asks"][0][0])
+    conf = run_dir / "gateway.toml"
+    conf.write_text(
+        f'log_level = "INFO"\nvenue = "{VENUE}"\nrest_url = "{sim.rest}"\n'
+        f'ws_url = "{sim.ws}"\nsymbols = ["{SYMBOL}"]\nlatency_interval_s = 0.2\n'
+        '[risk]\nmax_notional = "100000"\nprice_band_bps = 2500\n'
+        "max_orders_per_s = 50.0\nmax_cancels_per_s = 50.0\n"
+        f'[bus]\nrun_dir = "{run_dir}"\n'
+    )
+    cfg = BusConfig(run_dir=run_dir)
+    feed = FakeFeed(cfg, inst, bid, ask)
+    feed.start()
+    gws: list[Gw] = []
+    try:
+        gw = Gw(sim, run_dir, conf, cfg, inst)
+        gws.append(gw)
+        r = gw.rig
+        r.wait(b"lat.gateway", lambda m: True, "gateway up")
+        qty = inst.qty("0.01")
+        # A marketable buy through the gateway: its fill and balance snapshots are journaled.
+        take = (ask * 101 // 100 + inst.tick_raw - 1) // inst.tick_raw * inst.tick_raw
+        kw: dict[str, Any] = {
+            "side": wire.Side.BUY, "ord_type": wire.OrdType.LIMIT, "tif": wire.Tif.GTC,
+            "px": take, "qty": qty,
+        }  # fmt: skip
+        cid, ev = r.first_answer(**kw)
+        while ev.reason.startswith("gateway recovering"):
+            cid, ev = r.first_answer(**kw)
+        r.order_event(cid, wire.Status.FILLED)
+        r.wait(b"ex." + STRATEGY.encode() + b".fill", lambda m: True, "first fill")
+        resting = r.new(**{**kw, "px": bid * 9 // 10 // inst.tick_raw * inst.tick_raw})
+        r.order_event(resting, wire.Status.NEW)
+        gw.proc.send_signal(signal.SIGKILL)
+        gw.proc.wait(10)
+        gw.close()
+
+        # While the gateway is down: trades on the account that it never saw.
+        for side, amount in (("BUY", "0.03"), ("SELL", "0.01"), ("BUY", "0.002")):
+            _signed(sim, "POST", ep.order_path, [
+                ("symbol", SYMBOL), ("side", side), ("type", "MARKET"), ("quantity", amount),
+            ])  # fmt: skip
+        want = _balances(sim, (inst.base, inst.quote))
+
+        gw2 = Gw(sim, run_dir, conf, cfg, inst)
+        gws.append(gw2)
+        gw2.rig.wait(b"lat.gateway", lambda m: True, "restarted gateway up")
+        for _ in range(50):  # each latency snapshot (0.2 s apart) is a chance to look
+            if "gateway.recovered" in gw2.log.read_text():
+                break
+            gw2.rig.wait(b"lat.gateway", lambda m: True, "restarted gateway running")
+        gw2.proc.send_signal(signal.SIGTERM)
+        assert gw2.proc.wait(15) == 0, gw2.log.read_text()[-2000:]
+        assert "gateway.recovered" in gw2.log.read_text()
+        assert want == _balances(sim, (inst.base, inst.quote)), "the sim traded meanwhile"
+        state = ExecState([inst])
+        rebuild(replay(journal_path(run_dir)), VENUE, state, {}, {SYMBOL: 0})
+        total = state.positions.account()
+        got = {a: total.balance(VENUE, a) for a in (inst.base, inst.quote)}
+        assert got == want
+        assert state.orders.n_overfill == 0
     finally:
         for g in gws:
             g.close()

@@ -7,6 +7,7 @@ Every wait is on a bus message or the process, with a timeout.
 """
 
 import json
+import itertools
 import os
 import signal
 import subprocess
@@ -39,6 +40,7 @@ pytestmark = pytest.mark.integration
 SYMBOL = "BTCUSDT"
 INST = 3  # the fake feed's instrument id
 STRATEGY = "t1"
+_CIDS = itertools.count(1)
 WAIT_S = 15.0
 
 
@@ -112,8 +114,8 @@ class Rig:
         assert self.push.send(f"cmd.{STRATEGY}".encode(), body)
 
     def new(self, **kw: Any) -> str:
-        self.n += 1
-        cid = f"t1-{os.getpid()}-{self.n}"
+        # unique across rigs: tests of one process share a sim, which refuses repeated ids
+        cid = f"t1-{os.getpid()}-{next(_CIDS)}"
         self.send(wire.Action.NEW, cid, **kw)
         return cid
 

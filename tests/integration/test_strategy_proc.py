@@ -135,9 +135,10 @@ def _until(
         while msg is not None:
             cmd = wire.decode(msg[1])
             assert isinstance(cmd, wire.OrderCmdMsg)
-            got.append((msg[0], cmd))
-            if want(cmd):
-                return got
+            if cmd.action != wire.Action.SYNC:  # each strategy's start-up resync request
+                got.append((msg[0], cmd))
+                if want(cmd):
+                    return got
             msg = rig.orders.recv(timeout_ms=0)
     raise AssertionError(f"no wanted command in {got}; log:\n{rig.stderr.read_text()}")
 

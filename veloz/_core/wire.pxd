@@ -52,6 +52,8 @@ cdef class Encoder:
                      int64_t venue_order_id, int64_t trade_id, int side, int price_dp,
                      int qty_dp, px_t px, qty_t qty, int64_t fee, str fee_asset, bint is_maker,
                      int64_t realized_pnl, ns_t exch_ns, ns_t recv_ns)
+    cpdef bytes risk_state(self, int old_state, int new_state, str scope, str trigger,
+                           str detail, ns_t mono_ns)
     cpdef bytes latency(self, str name, int64_t count, int64_t p50_ns, int64_t p90_ns,
                         int64_t p99_ns, int64_t p999_ns, int64_t max_ns, bytes hdr,
                         ns_t mono_ns)

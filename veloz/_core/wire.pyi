@@ -15,6 +15,7 @@ from veloz._core.wire_decode import LatencyMsg as LatencyMsg
 from veloz._core.wire_decode import Msg as Msg
 from veloz._core.wire_decode import OrderCmdMsg as OrderCmdMsg
 from veloz._core.wire_decode import OrderEventMsg as OrderEventMsg
+from veloz._core.wire_decode import RiskStateMsg as RiskStateMsg
 from veloz._core.wire_decode import StatusMsg as StatusMsg
 from veloz._core.wire_decode import TradeMsg as TradeMsg
 from veloz._core.wire_decode import decode as decode
@@ -167,6 +168,15 @@ class Encoder:
         realized_pnl: int,
         exch_ns: Nanos | int,
         recv_ns: Nanos | int,
+    ) -> bytes: ...
+    def risk_state(
+        self,
+        old_state: int,
+        new_state: int,
+        scope: str,
+        trigger: str,
+        detail: str,
+        mono_ns: Nanos | int,
     ) -> bytes: ...
     def latency(
         self,

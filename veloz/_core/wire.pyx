@@ -35,6 +35,7 @@ from veloz._core.wire_layout cimport P_KLINE
 from veloz._core.wire_layout cimport P_LATENCY
 from veloz._core.wire_layout cimport P_ORDER_CMD
 from veloz._core.wire_layout cimport P_ORDER_EVENT
+from veloz._core.wire_layout cimport P_RISK_STATE
 from veloz._core.wire_layout cimport P_STATUS
 from veloz._core.wire_layout cimport P_TRADE
 from veloz._core.wire_layout cimport T_BBO
@@ -45,6 +46,7 @@ from veloz._core.wire_layout cimport T_KLINE
 from veloz._core.wire_layout cimport T_LATENCY
 from veloz._core.wire_layout cimport T_ORDER_CMD
 from veloz._core.wire_layout cimport T_ORDER_EVENT
+from veloz._core.wire_layout cimport T_RISK_STATE
 from veloz._core.wire_layout cimport T_STATUS
 from veloz._core.wire_layout cimport T_TRADE
 from veloz._core.wire_layout cimport WIRE_VERSION
@@ -82,6 +84,7 @@ OrderCmdMsg = _decode.OrderCmdMsg
 OrderEventMsg = _decode.OrderEventMsg
 FillMsg = _decode.FillMsg
 LatencyMsg = _decode.LatencyMsg
+RiskStateMsg = _decode.RiskStateMsg
 decode = _decode.decode
 BookView = _decode.BookView
 
@@ -446,7 +449,8 @@ cdef class Encoder:
         ----------
         action : int
             Action: NEW, CANCEL (client_order_id = the order to cancel), CANCEL_ALL (inst
-            says which symbol; client_order_id may be "").
+            says which symbol; client_order_id may be ""), SYNC (republish the state of
+            the strategy's live orders; the other fields are unused).
         side, ord_type, tif : int
             Side, OrdType, Tif; 0 means none (cancels).
 
@@ -464,7 +468,7 @@ cdef class Encoder:
         cdef Py_ssize_t plen
         if inst < 0:
             raise ValueError(f"inst must be >= 0, got {inst}")
-        _check_enum("action", action, 1, 3)
+        _check_enum("action", action, 1, 4)
         _check_enum("side", side, 0, 2)
         _check_enum("ord_type", ord_type, 0, 3)
         _check_enum("tif", tif, 0, 4)
@@ -595,6 +599,49 @@ cdef class Encoder:
         _w64(p + 40, venue_order_id)
         _w64(p + 48, trade_id)
         p += P_FILL
+        p += _wstr(p, s1, n1)
+        p += _wstr(p, s2, n2)
+        _wstr(p, s3, n3)
+        return self._finish(plen)
+
+    cpdef bytes risk_state(self, int old_state, int new_state, str scope, str trigger,
+                           str detail, ns_t mono_ns):
+        """Encode a risk state change; ``mono_ns`` goes to the header's ingest_ns. O(1).
+
+        Parameters
+        ----------
+        old_state, new_state : int
+            Risk states (0 ACTIVE, 1 REDUCE_ONLY, 2 CANCEL_ONLY, 3 HALTED).
+        scope : str
+            The symbol the change applies to; "" means every symbol.
+        trigger, detail : str
+            The condition that caused the change and its figures, one line.
+
+        Raises
+        ------
+        ValueError
+            If a state is outside 0..3 or a string is over 255 UTF-8 bytes.
+        """
+        cdef unsigned char* p
+        cdef const char* s1
+        cdef const char* s2
+        cdef const char* s3
+        cdef Py_ssize_t n1
+        cdef Py_ssize_t n2
+        cdef Py_ssize_t n3
+        cdef Py_ssize_t plen
+        _check_enum("old_state", old_state, 0, 3)
+        _check_enum("new_state", new_state, 0, 3)
+        s1 = _utf8("scope", scope, &n1)
+        s2 = _utf8("trigger", trigger, &n2)
+        s3 = _utf8("detail", detail, &n3)
+        plen = P_RISK_STATE + 3 + n1 + n2 + n3
+        self._head(T_RISK_STATE, 0, plen, 0, mono_ns)
+        p = self.buf + HEAD
+        _w64(p, 0)
+        p[0] = <uint8_t>old_state
+        p[1] = <uint8_t>new_state
+        p += P_RISK_STATE
         p += _wstr(p, s1, n1)
         p += _wstr(p, s2, n2)
         _wstr(p, s3, n3)

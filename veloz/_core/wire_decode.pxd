@@ -147,6 +147,16 @@ cdef class FillMsg(Msg):
 
 
 @cython.final
+cdef class RiskStateMsg(Msg):
+    cdef:
+        readonly int old_state      # risk state before (0 ACTIVE .. 3 HALTED)
+        readonly int new_state      # risk state after
+        readonly str scope          # symbol ("" = every symbol)
+        readonly str trigger        # condition, "recovered" or "resume"
+        readonly str detail         # figures behind it
+
+
+@cython.final
 cdef class LatencyMsg(Msg):
     cdef:
         readonly str name           # figure name

@@ -33,6 +33,7 @@ from veloz._core.wire_layout cimport P_KLINE
 from veloz._core.wire_layout cimport P_LATENCY
 from veloz._core.wire_layout cimport P_ORDER_CMD
 from veloz._core.wire_layout cimport P_ORDER_EVENT
+from veloz._core.wire_layout cimport P_RISK_STATE
 from veloz._core.wire_layout cimport P_STATUS
 from veloz._core.wire_layout cimport P_TRADE
 from veloz._core.wire_layout cimport parse_head_c
@@ -47,6 +48,7 @@ from veloz._core.wire_layout cimport T_INSTRUMENT
 from veloz._core.wire_layout cimport T_KLINE
 from veloz._core.wire_layout cimport T_ORDER_CMD
 from veloz._core.wire_layout cimport T_ORDER_EVENT
+from veloz._core.wire_layout cimport T_RISK_STATE
 from veloz._core.wire_layout cimport T_STATUS
 from veloz._core.wire_layout cimport T_TRADE
 
@@ -65,7 +67,8 @@ cdef extern from "Python.h":
 
 # value -> member (index 0 = "none" where the field allows it); decode indexes these tuples
 # instead of calling the enum class, which costs ~10x more.
-_ACTIONS = (None, Action.NEW, Action.CANCEL, Action.CANCEL_ALL)
+_ACTIONS = (None, Action.NEW, Action.CANCEL, Action.CANCEL_ALL, Action.SYNC)
+_RISK_STATES = ("ACTIVE", "REDUCE_ONLY", "CANCEL_ONLY", "HALTED")
 _SIDES = (None, Side.BUY, Side.SELL)
 _ORD_TYPES = (None, OrdType.LIMIT, OrdType.MARKET, OrdType.LIMIT_MAKER)
 _TIFS = (None, Tif.GTC, Tif.IOC, Tif.FOK, Tif.GTX)
@@ -227,6 +230,16 @@ cdef class FillMsg(Msg):
         d.update(_num("fee", self.fee, _ASSET_DP))
         d.update(_num("realized_pnl", self.realized_pnl, _ASSET_DP))
         return d
+
+
+@cython.final
+cdef class RiskStateMsg(Msg):
+    """A RISK_STATE message: the gateway's risk state changed (header ingest_ns = when)."""
+
+    def _fields(self):
+        return {"old_state": _RISK_STATES[self.old_state],
+                "new_state": _RISK_STATES[self.new_state], "scope": self.scope,
+                "trigger": self.trigger, "detail": self.detail}
 
 
 @cython.final
@@ -444,6 +457,22 @@ cdef Msg _decode_fill(const Head* h, Cur* c):
     return m
 
 
+cdef Msg _decode_risk_state(const Head* h, Cur* c):
+    cdef RiskStateMsg m = RiskStateMsg.__new__(RiskStateMsg)
+    _need(c, P_RISK_STATE, "RISK_STATE")
+    if c.p[0] > 3:
+        raise WireError(f"RISK_STATE old_state value {c.p[0]} is not valid")
+    if c.p[1] > 3:
+        raise WireError(f"RISK_STATE new_state value {c.p[1]} is not valid")
+    m.old_state = c.p[0]
+    m.new_state = c.p[1]
+    c.off = P_RISK_STATE
+    m.scope = _rstr(c, "RISK_STATE scope")
+    m.trigger = _rstr(c, "RISK_STATE trigger")
+    m.detail = _rstr(c, "RISK_STATE detail")
+    return m
+
+
 cdef Msg _decode_latency(const Head* h, Cur* c):
     cdef LatencyMsg m = LatencyMsg.__new__(LatencyMsg)
     cdef Py_ssize_t nh
@@ -468,7 +497,7 @@ cdef Msg _decode_latency(const Head* h, Cur* c):
 
 
 def decode(body):
-    """Decode a whole message into its Msg object (BookMsg, BboMsg, ... LatencyMsg).
+    """Decode a whole message into its Msg object (BookMsg, BboMsg, ... RiskStateMsg, LatencyMsg).
 
     Parameters
     ----------
@@ -519,6 +548,8 @@ def decode(body):
         m = _decode_order_event(&h, &c)
     elif t == T_FILL:
         m = _decode_fill(&h, &c)
+    elif t == T_RISK_STATE:
+        m = _decode_risk_state(&h, &c)
     else:
         m = _decode_latency(&h, &c)
     m.header = header_obj(&h)

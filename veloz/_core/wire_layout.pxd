@@ -25,6 +25,7 @@ cdef enum:
     T_ORDER_CMD = 16
     T_ORDER_EVENT = 17
     T_FILL = 18
+    T_RISK_STATE = 19
     T_LATENCY = 32
     # fixed payload parts in bytes (variable parts follow them)
     P_BOOK = 16
@@ -36,6 +37,7 @@ cdef enum:
     P_ORDER_CMD = 24
     P_ORDER_EVENT = 48
     P_FILL = 56
+    P_RISK_STATE = 8
     P_LATENCY = 48
     # parse_head_c status codes
     H_OK = 0
@@ -56,6 +58,7 @@ cpdef enum MsgType:
     ORDER_CMD = 16
     ORDER_EVENT = 17
     FILL = 18
+    RISK_STATE = 19
     LATENCY = 32
 
 

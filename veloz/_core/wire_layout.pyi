@@ -19,12 +19,14 @@ class MsgType(IntEnum):
     ORDER_CMD = 16
     ORDER_EVENT = 17
     FILL = 18
+    RISK_STATE = 19
     LATENCY = 32
 
 class Action(IntEnum):
     NEW = 1
     CANCEL = 2
     CANCEL_ALL = 3
+    SYNC = 4
 
 class Side(IntEnum):
     BUY = 1

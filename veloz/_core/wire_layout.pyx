@@ -27,7 +27,7 @@ ASSET_DP = 8  # decimal places of FILL fee and realized_pnl raws
 # one: its NEW would clash with Status.NEW in this module's C scope, so it is built from the
 # same IntEnum base that Cython gives the cpdef enums.
 _IntEnum = [c for c in globals()["Status"].__mro__ if c.__name__ == "IntEnum"][0]
-Action = _IntEnum("Action", [("NEW", 1), ("CANCEL", 2), ("CANCEL_ALL", 3)], module=__name__,
+Action = _IntEnum("Action", [("NEW", 1), ("CANCEL", 2), ("CANCEL_ALL", 3), ("SYNC", 4)], module=__name__,
                   qualname="Action")
 
 _VENUES = ("none", "binance-spot", "binance-usdm", "okx-spot", "okx-swap", "bybit-spot",
@@ -66,7 +66,7 @@ def venue_name(int vid) -> str:
 # ---- the header -------------------------------------------------------------------------------
 
 cdef inline bint _is_type(int t) noexcept nogil:
-    return (1 <= t <= 6) or (16 <= t <= 18) or t == 32
+    return (1 <= t <= 6) or (16 <= t <= 19) or t == 32
 
 
 cdef int parse_head_c(const unsigned char* p, Py_ssize_t n, Head* h) noexcept nogil:

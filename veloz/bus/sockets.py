@@ -12,10 +12,13 @@ a ``seq`` gap). ``PubSocket(..., nodrop=True)`` uses XPUB with ``XPUB_NODROP``: 
 of any subscriber refuses the send (``zmq.Again``), counted in ``n_dropped`` and lost for all.
 """
 
+import json
 import logging
 import time
+from collections.abc import Callable
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Any
 from typing import Self
 
 import zmq
@@ -39,12 +42,16 @@ __all__ = [
     "PubSocket",
     "PullSocket",
     "PushSocket",
+    "RepSocket",
     "SubSocket",
+    "request",
 ]
 
 log = logging.getLogger(__name__)
 
 ORDERS = "orders"
+CONTROL = "control"
+_MAX_REQUEST = 65536  # bytes: an operator request is one small JSON object
 # Names of binders a SUB may connect to (``orders`` is a PULL: never a SUB's peer).
 PUBLISHER_PREFIXES = ("md.", "exec", "strategy.")
 
@@ -509,3 +516,101 @@ class PushSocket(_Connector):
         """
         if not self.send(topic, body):
             raise OrderRejected(reason="gateway queue full", by="bus")
+
+
+class RepSocket(_Bound):
+    """A bound REP for `name` (the gateway's ``control``): one JSON request, one JSON reply.
+
+    Never blocks: `serve_pending` answers every queued request with `handler` and returns.
+    A request that is not a JSON object gets ``{"ok": false, "error": ...}``, counted in
+    ``n_malformed``.
+
+    Parameters
+    ----------
+    cfg : BusConfig
+    name : str
+        The endpoint name, ``control``.
+    ctx : zmq.Context, optional
+    """
+
+    def __init__(self, cfg: BusConfig, name: str = CONTROL, *, ctx: Context | None = None) -> None:
+        self.cfg = cfg
+        self.name = name
+        c = _context(ctx)
+        self._sock = c.socket(zmq.REP)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.MAXMSGSIZE, _MAX_REQUEST)
+        self._bind(cfg, name, c)
+        self.n_requests = 0
+        self.n_malformed = 0
+
+    def fileno(self) -> int:
+        """The ZMQ_FD to watch for readability (edge-triggered: call `serve_pending`)."""
+        return int(self._sock.getsockopt(zmq.FD))
+
+    def serve_pending(self, handler: "Callable[[dict[str, Any]], dict[str, Any]]") -> int:
+        """Answer every queued request with ``handler(request)``; return how many."""
+        n = 0
+        while not self._sock.closed and int(self._sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            try:
+                raw = self._sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            n += 1
+            self.n_requests += 1
+            try:
+                req = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                req = None
+            if isinstance(req, dict):
+                reply = handler(req)
+            else:
+                self.n_malformed += 1
+                reply = {"ok": False, "error": "request must be a JSON object"}
+            try:
+                self._sock.send(json.dumps(reply).encode(), zmq.NOBLOCK)
+            except zmq.Again:  # the requester went away; REP state resets on next recv
+                log.warning("bus.reply_dropped name=%s", self.name)
+        return n
+
+
+def request(
+    cfg: BusConfig,
+    req: "dict[str, Any]",
+    *,
+    name: str = CONTROL,
+    timeout_s: float = 3.0,
+    client_id: str = "local",
+    ctx: Context | None = None,
+) -> "dict[str, Any]":
+    """Send one JSON request to the REP `name` and return its JSON reply.
+
+    Raises
+    ------
+    ConfigError
+        No endpoint file for `name` (the process is not running) or no reply within
+        `timeout_s`; the message says which.
+    """
+    ep = find(cfg, name)
+    if ep is None:
+        raise ConfigError(f"bus {name}: no endpoint in {cfg.run_dir} (is the process running?)")
+    sock = _context(ctx).socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        if ep.server_key is not None:
+            public, secret = curve.client_keypair(cfg, client_id)
+            sock.curve_serverkey = ep.server_key.encode("ascii")
+            sock.curve_publickey = public.encode("ascii")
+            sock.curve_secretkey = secret.encode("ascii")
+        sock.connect(ep.endpoint)
+        sock.send(json.dumps(req).encode())
+        if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
+            raise ConfigError(f"bus {name}: no reply from {ep.endpoint} within {timeout_s:g} s")
+        reply = json.loads(sock.recv())
+    except (zmq.ZMQError, ValueError) as exc:
+        raise ConfigError(f"bus {name}: request to {ep.endpoint} failed: {exc}") from None
+    finally:
+        sock.close(0)
+    if not isinstance(reply, dict):
+        raise ConfigError(f"bus {name}: reply is not a JSON object")
+    return reply

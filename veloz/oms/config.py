@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from veloz.bus.endpoints import BusConfig
 from veloz.errors import ConfigError
+from veloz.risk.config import RiskLimits
 from veloz.risk.pretrade import RiskConfig
 
 __all__ = ["LEVELS", "TRANSPORTS", "VENUES", "GatewayConfig"]
@@ -27,7 +28,7 @@ class GatewayConfig:
 
     Defaults: ``log_level="INFO"``, ``venue="binance-spot"``, ``rest_url=None`` and
     ``ws_url=None`` (real Binance), ``transport="wsapi"``, ``symbols=["BTCUSDT"]``,
-    ``latency_interval_s=1.0``, ``status_interval_s=10.0``, ``risk`` = `RiskConfig`
+    ``latency_interval_s=1.0``, ``status_interval_s=10.0``, ``risk`` = `RiskLimits`
     defaults, ``bus`` = `BusConfig` defaults.
 
     Parameters
@@ -46,8 +47,8 @@ class GatewayConfig:
         Seconds between ``lat.gateway`` snapshots on ``exec``.
     status_interval_s : float
         Seconds between ``gateway.status`` log lines.
-    risk : RiskConfig
-        Pre-trade limits (``[risk]``).
+    risk : RiskLimits
+        Pre-trade limits and risk state triggers (``[risk]``; every issue-5 key kept).
     bus : BusConfig
         Run dir and transport (``[bus]``); ``--run-dir`` overrides ``run_dir``.
 
@@ -65,10 +66,21 @@ class GatewayConfig:
     symbols: list[str] = field(default_factory=lambda: ["BTCUSDT"])
     latency_interval_s: float = 1.0
     status_interval_s: float = 10.0
-    risk: RiskConfig = field(default_factory=RiskConfig)
+    risk: RiskLimits = field(default_factory=RiskLimits)
     bus: BusConfig = field(default_factory=BusConfig)
 
     def __post_init__(self) -> None:
+        if isinstance(self.risk, RiskConfig):  # an issue-5 table given in code: widen it (ok)
+            r = self.risk
+            limits = RiskLimits(
+                max_order_qty=dict(r.max_order_qty),
+                max_notional=r.max_notional,
+                price_band_bps=r.price_band_bps,
+                max_orders_per_s=r.max_orders_per_s,
+                max_cancels_per_s=r.max_cancels_per_s,
+                require_market_data=r.require_market_data,
+            )
+            object.__setattr__(self, "risk", limits)
         if self.log_level not in LEVELS:
             raise ConfigError(f"log_level={self.log_level!r}: must be one of {', '.join(LEVELS)}")
         if self.venue not in VENUES:
@@ -90,11 +102,15 @@ class GatewayConfig:
             raise ConfigError(f"latency_interval_s={self.latency_interval_s}: must be > 0")
         if not self.status_interval_s > 0:
             raise ConfigError(f"status_interval_s={self.status_interval_s}: must be > 0")
-        for sym in self.risk.max_order_qty:
-            if sym not in self.symbols:
-                raise ConfigError(
-                    f"risk.max_order_qty.{sym}: not in symbols ({', '.join(self.symbols)})"
-                )
+        for key, table in (
+            ("max_order_qty", self.risk.max_order_qty),
+            ("max_position", self.risk.max_position),
+        ):
+            for sym in table:
+                if sym not in self.symbols:
+                    raise ConfigError(
+                        f"risk.{key}.{sym}: not in symbols ({', '.join(self.symbols)})"
+                    )
 
 
 def _url(key: str, url: str | None, schemes: tuple[str, str]) -> None:

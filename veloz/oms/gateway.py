@@ -1,13 +1,24 @@
 """The order gateway: order commands in, pre-trade, venue calls, order events and fills out.
 
 Owns the `Gateway` that wires one venue product's parts together: it decodes and checks
-ORDER_CMDs (decoding, scale, `PreTrade`), keeps the client-order-id -> strategy records,
+ORDER_CMDs (decoding, scale, `GatewayRisk`: the pre-trade rules and the risk state engine),
+acts on every risk state change (RISK_STATE on ``exec`` topic ``risk.gateway``, a log line,
+the webhook, an audit record, cancel-all in CANCEL_ONLY / HALTED), answers the operator's
+``control`` requests (status, kill, resume), republishes a strategy's live orders on SYNC,
+writes the audit records of the order path, keeps the client-order-id -> strategy records,
 runs each venue request as a task (trigger-to-send, the query after an unknown outcome,
 the republish after a user-data restart), turns every refusal into a REJECTED order event,
 and serves the loop until stopped. Its parts: `market` (mids, instrument ids), `publish`
 (``exec`` messages), `orders` (records), `inbox` (ZMQ draining), `codes`, `counters`.
 Must not talk to a venue except through `VenueExec`, retry an order, dedupe events
 (strategies do), or hold keys.
+
+Audit durability: the gateway opens its audit file with group commit (``fsync_every`` large,
+``fsync_ms`` = `AUDIT_FSYNC_MS`) and a timer calls ``sync_if_due`` every `AUDIT_FSYNC_MS`, so
+an order costs one ``write`` and no ``fsync`` on its path. The trade-off: a machine crash
+(not a process crash: the page cache survives that) can lose the audit records of the last
+`AUDIT_FSYNC_MS` ms. The journal, which recovery depends on, is still fsync'd before every
+send; the audit file is the operator's record, not the recovery source.
 """
 
 import asyncio
@@ -15,10 +26,14 @@ import logging
 import time
 from collections.abc import Callable
 from collections.abc import Coroutine
+from collections.abc import Mapping
 from typing import Any
+from typing import Protocol
 
 from veloz._core import fixed
 from veloz._core import wire
+from veloz.audit.log import AuditLog
+from veloz.audit.record import Kind
 from veloz.errors import ConfigError
 from veloz.errors import NumberError
 from veloz.errors import OrderRejected
@@ -54,21 +69,39 @@ from veloz.oms.publish import Outbox
 from veloz.oms.recovery import rebuild
 from veloz.oms.recovery import reconcile
 from veloz.oms.recovery import rejected_update
+from veloz.oms.riskwire import GatewayRisk
 from veloz.oms.state import ExecState
 from veloz.oms.venue import VenueExec
-from veloz.risk.pretrade import PreTrade
+from veloz.risk.engine import RiskEvent
+from veloz.risk.engine import RiskState
 
 # GatewayCounters, Inbox, Outbox and NOBODY live in the part modules; re-exported here
 # because they are the gateway's public face.
-__all__ = ["FIGURE", "NOBODY", "Gateway", "GatewayCounters", "Inbox", "Outbox"]
+__all__ = ["FIGURE", "NOBODY", "ControlServer", "Gateway", "GatewayCounters", "Inbox", "Outbox"]
 
 log = logging.getLogger(__name__)
+
+
+class ControlServer(Protocol):
+    """The operator channel the gateway serves (`veloz.bus.sockets.RepSocket`)."""
+
+    def fileno(self) -> int: ...
+
+    def serve_pending(self, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> int: ...
+
 
 FIGURE = "trigger_to_send"
 # Seconds between the tries to learn an order's state after an unknown outcome.
 RESOLVE_DELAYS_S = (0.2, 0.5, 1.0, 2.0)
 # Seconds shutdown waits for requests in flight.
 DRAIN_TIMEOUT_S = 3.0
+# Audit group commit: records are fsync'd at most this many ms after they are written.
+AUDIT_FSYNC_MS = 200
+RISK_TOPIC = b"risk.gateway"
+RISK_STRATEGY = "_risk"  # the journal's owner of the cancels the risk state sends
+# Seconds between sweeps that cancel orders still live in CANCEL_ONLY / HALTED (an order
+# in flight when the state changed comes back NEW after the first cancel-all).
+RISK_SWEEP_S = 5.0
 
 
 class Gateway:
@@ -88,6 +121,10 @@ class Gateway:
         When given: every command sent and venue event is journaled before it is acted on,
         `run` rebuilds the state from it and reconciles with the venue before taking
         commands (refused meanwhile: REJECTED "gateway recovering").
+    audit : AuditLog, optional
+        Where order_sent, cancel, risk_state and operator_command records go.
+    webhook : callable, optional
+        Called with every `RiskEvent` (`veloz.risk.webhook.WebhookSender`); must not block.
 
     Raises
     ------
@@ -104,6 +141,8 @@ class Gateway:
         *,
         proc: str = "gateway",
         journal: Journal | None = None,
+        audit: AuditLog | None = None,
+        webhook: Callable[[RiskEvent], None] | None = None,
     ) -> None:
         missing = [s for s in cfg.symbols if s not in venue.instruments]
         if missing:
@@ -111,7 +150,16 @@ class Gateway:
         self.cfg = cfg
         self._venue = venue
         self._insts: list[Instrument] = [venue.instruments[s] for s in cfg.symbols]
-        self.pretrade = PreTrade(cfg.risk, self._insts)
+        self._out = out
+        self._audit = audit
+        self._webhook = webhook
+        self._pending_sync: set[str] = set()
+        self.n_risk_events = 0
+        self.n_audit_errors = 0
+        self.n_syncs = 0
+        self._last_sweep_ns = 0
+        self.pretrade = GatewayRisk(cfg.risk, self._insts, on_event=self._on_risk_event)
+        self.risk = self.pretrade.engine
         self.counters = GatewayCounters()
         self.market = MarketData(cfg.venue, self._insts, self.pretrade, self.counters)
         self._slot_by_symbol = {s: i for i, s in enumerate(cfg.symbols)}
@@ -178,10 +226,16 @@ class Gateway:
         if topic != b"cmd." + strategy.encode():
             self._refuse(msg, f"topic {topic[:80]!r} is not cmd.{strategy}")
             return
+        action = msg.action
+        if action == wire.Action.SYNC:
+            if self.recovering:
+                self._pending_sync.add(strategy)  # answered once recovered
+            else:
+                self.sync(strategy)
+            return
         if self.recovering:
             self._refuse(msg, "gateway recovering")
             return
-        action = msg.action
         if action == wire.Action.NEW:
             self._new(msg)
         elif action == wire.Action.CANCEL:
@@ -233,6 +287,20 @@ class Gateway:
             seq = self._journal.append(OrderSent(msg.strategy, inst_id, order))
         self.state.orders.on_sent(
             cid, msg.strategy, self.cfg.venue, inst.symbol, side, ord_type, tif, px, qty
+        )
+        self._audit_rec(
+            Kind.ORDER_SENT,
+            {
+                "strategy": msg.strategy,
+                "cid": cid,
+                "symbol": inst.symbol,
+                "side": side,
+                "type": ord_type,
+                "tif": tif,
+                "px": inst.px_text(px) if not is_market else "",
+                "qty": inst.qty_text(qty),
+                "reduce_only": bool(msg.reduce_only),
+            },
         )
         self._spawn(self._place(order, rec, hdr.ingest_ns, seq))
 
@@ -290,18 +358,27 @@ class Gateway:
         trigger_ns = msg.header.ingest_ns
         if not others:
             # Nobody else has an order here: one request also catches orders we never saw.
-            seq = 0
-            if self._journal is not None:
-                seq = self._journal.append(CancelAllSent(strategy, symbol))
-            self._spawn(self._do_cancel_all(symbol, trigger_ns, seq))
+            self._send_cancel_all(strategy, symbol, trigger_ns)
             return
         for cid, r in mine:
             seq = self._note_cancel(strategy, symbol, cid, r.order_id)
             self._spawn(self._do_cancel(symbol, cid, r.order_id, trigger_ns, seq))
 
+    def _send_cancel_all(self, strategy: str, symbol: str, trigger_ns: int) -> None:
+        # Journal, audit and start one cancel-all request for `symbol`.
+        seq = 0
+        if self._journal is not None:
+            seq = self._journal.append(CancelAllSent(strategy, symbol))
+        self._audit_rec(Kind.CANCEL, {"strategy": strategy, "symbol": symbol, "cid": "*"})
+        self._spawn(self._do_cancel_all(symbol, trigger_ns, seq))
+
     def _note_cancel(self, strategy: str, symbol: str, cid: str, order_id: int) -> int:
         # Journal a cancel about to be sent (its sequence number, 0 without a journal).
         self.state.orders.on_cancel_sent(cid)
+        self._audit_rec(
+            Kind.CANCEL,
+            {"strategy": strategy, "symbol": symbol, "cid": cid, "order_id": order_id},
+        )
         if self._journal is None:
             return 0
         return self._journal.append(CancelSent(strategy, symbol, cid, order_id))
@@ -317,6 +394,137 @@ class Gateway:
         )
         if msg.action == wire.Action.NEW:
             self._pub.from_cmd(msg, OrderStatus.REJECTED, 0, why)
+
+    # ---- risk state, SYNC, operator commands, audit ----------------------------------------
+
+    def _on_risk_event(self, ev: RiskEvent) -> None:
+        # One risk state change: RISK_STATE on exec, a log line, the audit record, the
+        # webhook; CANCEL_ONLY / HALTED also cancel the live orders of the symbols concerned.
+        self.n_risk_events += 1
+        body = self.encoder.risk_state(
+            int(ev.old),
+            int(ev.new),
+            ev.symbol,
+            ev.trigger[:255],
+            ev.detail[:255],
+            time.monotonic_ns(),
+        )
+        if not self._out.send(RISK_TOPIC, body):
+            self.counters.n_dropped += 1
+        log.warning(
+            "gateway.risk_state old=%s new=%s scope=%s trigger=%s detail=%.200s",
+            ev.old.name,
+            ev.new.name,
+            ev.symbol or "*",
+            ev.trigger,
+            ev.detail,
+        )
+        self._audit_rec(Kind.RISK_STATE, ev.as_dict())
+        if self._webhook is not None:
+            self._webhook(ev)
+        if ev.new >= RiskState.CANCEL_ONLY:
+            # Soon, not now: the engine sets its new state after this callback returns.
+            try:
+                asyncio.get_running_loop().call_soon(self.cancel_live, f"risk {ev.new.name}")
+            except RuntimeError:
+                self.counters.n_task_errors += 1
+                log.error("gateway.cancel_live_no_loop why=risk %s", ev.new.name)
+
+    def cancel_live(self, why: str) -> int:
+        """Cancel every live order of the symbols the risk state says to; return requests.
+
+        One cancel-all per symbol with a live order (it also catches orders never seen).
+        Needs the running loop; without one nothing is sent (counted in n_task_errors).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.counters.n_task_errors += 1
+            log.error("gateway.cancel_live_no_loop why=%s", why)
+            return 0
+        n = 0
+        now = time.monotonic_ns()
+        self._last_sweep_ns = now
+        for symbol in self.risk.symbols_to_cancel():
+            slot = self._slot_by_symbol[symbol]
+            if any(r.slot == slot and r.is_live for r in self._orders.values()):
+                log.warning("gateway.cancel_live symbol=%s why=%s", symbol, why)
+                self._send_cancel_all(RISK_STRATEGY, symbol, now)
+                n += 1
+        return n
+
+    def sync(self, strategy: str) -> int:
+        """Republish one ORDER_EVENT per live order of `strategy` (Action.SYNC); return n."""
+        n = 0
+        for cid, rec in list(self._orders.items()):
+            if rec.strategy == strategy and rec.is_live:
+                self._pub.record(cid, rec, "")
+                n += 1
+        self.n_syncs += 1
+        log.info("gateway.sync strategy=%s live=%d", strategy, n)
+        return n
+
+    def control(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        """Answer one operator request: ``{"cmd": "status"|"kill"|"resume", ...}``.
+
+        ``kill`` takes ``reason``; ``kill`` and ``resume`` take ``operator``. Each command
+        is an audit record. The reply has ``ok`` and, on success, ``status``.
+        """
+        cmd = req.get("cmd")
+        reason = str(req.get("reason") or "operator kill")[:200]
+        operator = str(req.get("operator") or "operator")[:64]
+        if cmd not in ("status", "kill", "resume"):
+            log.warning("gateway.control_bad cmd=%.40r", cmd)
+            return {"ok": False, "error": f"unknown cmd {cmd!r}: status, kill or resume"}
+        now = time.monotonic_ns()
+        if cmd != "status":
+            self._audit_rec(
+                Kind.OPERATOR_COMMAND, {"cmd": cmd, "reason": reason, "operator": operator}
+            )
+            log.warning("gateway.operator cmd=%s operator=%s reason=%s", cmd, operator, reason)
+        if cmd == "kill" and not self.risk.kill(reason, now):
+            self.cancel_live("operator kill")  # already HALTED: no event, sweep again
+        elif cmd == "resume":
+            self.risk.resume(now, operator)
+        return {"ok": True, "status": self.status()}
+
+    def status(self) -> dict[str, Any]:
+        """Risk state per scope, conditions, limits, counters (the ``control`` status)."""
+        st: dict[str, Any] = dict(self.pretrade.status())
+        c = self.counters
+        st["gateway"] = {
+            "venue": self.cfg.venue,
+            "recovering": self.recovering,
+            "live_orders": sum(1 for r in self._orders.values() if r.is_live),
+            "n_cmds": c.n_cmds,
+            "n_placed": c.n_placed,
+            "n_rejected_risk": c.n_rejected_risk,
+            "n_rejected_venue": c.n_rejected_venue,
+            "n_cancels": c.n_cancels,
+            "n_risk_events": self.n_risk_events,
+            "n_syncs": self.n_syncs,
+            "n_audit_errors": self.n_audit_errors,
+        }
+        return st
+
+    def _audit_rec(self, kind: Kind, data: Mapping[str, Any]) -> None:
+        # Append one audit record; a failing audit file is counted and logged, never fatal
+        # to the order path.
+        if self._audit is None:
+            return
+        try:
+            self._audit.append(kind, data)
+        except (OSError, ValueError) as exc:
+            self.n_audit_errors += 1
+            log.error("gateway.audit_failed kind=%s error=%s", kind.value, exc)
+
+    def risk_tick(self) -> None:
+        """The once-a-second risk inputs (positions, equity, p99) and timers."""
+        p99 = self.latency[FIGURE].percentiles_ns()["p99"]
+        now = time.monotonic_ns()
+        self.pretrade.tick(self.state, p99, now)
+        if now - self._last_sweep_ns >= RISK_SWEEP_S * 1e9 and self.cancel_live("risk sweep"):
+            self._last_sweep_ns = now
 
     # ---- venue requests (tasks) ------------------------------------------------------------
 
@@ -348,6 +556,7 @@ class Gateway:
         except OrderRejected as exc:
             if exc.by == "venue":
                 c.n_rejected_venue += 1
+                self.risk.on_reject(time.monotonic_ns())
             else:
                 c.n_rejected_local += 1
             self._rejected(order.client_order_id, rec, exc.reason, exc.code)
@@ -364,6 +573,7 @@ class Gateway:
                 await self._resolve(order.symbol, order.client_order_id, rec, exc.msg, exc.code)
                 return
             c.n_rejected_venue += 1  # retryable refusal: nothing was executed
+            self.risk.on_error(time.monotonic_ns())
             self._refused.warning(
                 "gateway.order_not_sent cid=%s code=%d msg=%.200s",
                 order.client_order_id,
@@ -409,6 +619,7 @@ class Gateway:
             )
         except (OrderRejected, VenueError, WireError) as exc:
             c.n_cancels_failed += 1
+            self.risk.on_error(time.monotonic_ns())
             code, text = code_text(exc)
             self._refused.warning(
                 "gateway.cancel_failed cid=%s code=%d msg=%.200s", cid, code, text
@@ -501,6 +712,7 @@ class Gateway:
         md: Inbox,
         stop: asyncio.Event,
         rediscover: Callable[[], object] | None = None,
+        control: "ControlServer | None" = None,
     ) -> None:
         """Start the venue, serve until `stop` is set, then shut down cleanly.
 
@@ -514,6 +726,8 @@ class Gateway:
             Set by the signal handlers.
         rediscover : callable, optional
             Called every second (``SubSocket.rediscover``: md publishers that appear late).
+        control : ControlServer, optional
+            The bound ``control`` REP (`veloz.bus.sockets.RepSocket`): operator requests.
 
         Raises
         ------
@@ -525,7 +739,10 @@ class Gateway:
         await self._venue.start(self)
         loop.add_reader(orders.fileno(), self.drain, orders, self.on_cmd)
         loop.add_reader(md.fileno(), self.drain, md, self.on_md)
-        ticker = loop.create_task(self._tick(orders, md, rediscover))
+        if control is not None:
+            loop.add_reader(control.fileno(), self._serve_control, control)
+        ticker = loop.create_task(self._tick(orders, md, rediscover, control))
+        syncer = loop.create_task(self._audit_timer())
         log.info("gateway.started venue=%s symbols=%s", self.cfg.venue, ",".join(self.cfg.symbols))
         if self.recovering:
             self._spawn(self.recover())
@@ -536,8 +753,11 @@ class Gateway:
         finally:
             loop.remove_reader(orders.fileno())
             loop.remove_reader(md.fileno())
+            if control is not None:
+                loop.remove_reader(control.fileno())
             ticker.cancel()
-            await asyncio.gather(ticker, return_exceptions=True)
+            syncer.cancel()
+            await asyncio.gather(ticker, syncer, return_exceptions=True)
             await self._finish()
 
     def replay_journal(self) -> int:
@@ -560,7 +780,7 @@ class Gateway:
         """
         while True:
             try:
-                await reconcile(self._venue, self.state, self._update)
+                await reconcile(self._venue, self.state, self._update, on_fill=self.on_event)
             except (VenueError, WireError) as exc:
                 log.error("gateway.recovery_failed error=%.200s retry_in_s=2", exc)
                 await asyncio.sleep(2.0)
@@ -568,6 +788,9 @@ class Gateway:
             break
         self.recovering = False
         log.info("gateway.recovered orders=%d", len(self._orders))
+        for strategy in sorted(self._pending_sync):
+            self.sync(strategy)
+        self._pending_sync.clear()
 
     async def _finish(self) -> None:
         tasks = list(self._tasks)
@@ -582,8 +805,32 @@ class Gateway:
         self.publish_latency()
         self.log_status("gateway.stopped")
 
+    def _serve_control(self, control: "ControlServer") -> None:
+        # Reader callback of the control REP; a bug is counted, the loop goes on.
+        try:
+            control.serve_pending(self.control)
+        except Exception:  # dispatch wrapper of operator requests
+            self.counters.n_task_errors += 1
+            log.exception("gateway.control_error")
+
+    async def _audit_timer(self) -> None:
+        # Group commit of the audit file: fsync what is due every AUDIT_FSYNC_MS.
+        if self._audit is None:
+            return
+        while True:
+            await asyncio.sleep(AUDIT_FSYNC_MS / 1000)
+            try:
+                self._audit.sync_if_due()
+            except OSError as exc:
+                self.n_audit_errors += 1
+                log.error("gateway.audit_sync_failed error=%s", exc)
+
     async def _tick(
-        self, orders: Inbox, md: Inbox, rediscover: Callable[[], object] | None
+        self,
+        orders: Inbox,
+        md: Inbox,
+        rediscover: Callable[[], object] | None,
+        control: "ControlServer | None" = None,
     ) -> None:
         # Every latency interval: publish the figure; every second: look for late md
         # publishers and drain both sockets (cheap insurance against a lost FD edge).
@@ -598,7 +845,10 @@ class Gateway:
                     rediscover()
                 self.drain(md, self.on_md)
                 self.drain(orders, self.on_cmd)
+                if control is not None:
+                    self._serve_control(control)
                 self.publish_latency()
+                self.risk_tick()
                 if n % status_every == 0:
                     self.log_status("gateway.status")
             except asyncio.CancelledError:

@@ -3,12 +3,13 @@
 Owns the md topics the gateway follows (book, bbo, status, instrument of each configured
 symbol), the reusable `BookView` per symbol, the bus instrument id -> symbol slot map
 learned from the feeds, and handing each mid (rescaled exactly to the instrument's
-``price_dp``) to `PreTrade`. Must not decide about orders, publish anything, or keep more
-than the latest mid.
+``price_dp``) to the gateway's risk (`MidSink`). Must not decide about orders, publish
+anything, or keep more than the latest mid.
 """
 
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from veloz._core import fixed
 from veloz._core import wire
@@ -17,14 +18,21 @@ from veloz.errors import WireError
 from veloz.log import RateLimitedLog
 from veloz.model.instrument import Instrument
 from veloz.oms.counters import GatewayCounters
-from veloz.risk.pretrade import PreTrade
 
-__all__ = ["MarketData"]
+__all__ = ["MarketData", "MidSink"]
 
 log = logging.getLogger(__name__)
 
 _BOOK, _BBO, _STATUS, _INSTRUMENT = range(4)
 _MD_KINDS = {b"book": _BOOK, b"bbo": _BBO, b"status": _STATUS, b"instrument": _INSTRUMENT}
+
+
+class MidSink(Protocol):
+    """Takes the mids: `veloz.oms.riskwire.GatewayRisk` (or the issue-5 `PreTrade`)."""
+
+    def set_mid(self, slot: int, bid_px: int, ask_px: int) -> None: ...
+
+    def clear_mid(self, slot: int) -> None: ...
 
 
 class MarketData:
@@ -36,8 +44,9 @@ class MarketData:
         Venue name of the topics, e.g. "binance-spot".
     insts : sequence of Instrument
         The configured symbols' instruments; the index is the symbol's slot.
-    pretrade : PreTrade
-        Takes the mids (`set_mid`, `clear_mid`).
+    pretrade : MidSink
+        Takes the mids (`set_mid`, `clear_mid`); a not-live STATUS clears the mid (the
+        risk engine marks the symbol's book invalid).
     counters : GatewayCounters
         ``n_md`` and ``n_md_malformed`` are counted here.
     """
@@ -46,7 +55,7 @@ class MarketData:
         self,
         venue: str,
         insts: Sequence[Instrument],
-        pretrade: PreTrade,
+        pretrade: MidSink,
         counters: GatewayCounters,
     ) -> None:
         self._venue = venue

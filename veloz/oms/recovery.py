@@ -1,14 +1,15 @@
 """Gateway recovery: rebuild the order state from the journal, then reconcile with the venue.
 
-Owns `rebuild` (journal records -> `ExecState` and the gateway's `OrderRecord` table) and
-`reconcile` (the venue's open orders and the final state of every order the journal leaves
-live, each handed to the gateway's emit hook, which journals, applies and publishes it).
+Owns `rebuild` (journal records -> `ExecState` and the gateway's `OrderRecord` table),
+`catch_up_fills` (the venue's trade history since the last fill the state knows, per symbol,
+each trade handed to the gateway's fill hook as a `Fill`, which journals, applies and
+publishes it) and `reconcile` (those fills first, then the venue's open orders and the final
+state of every order the journal leaves live, each handed to the gateway's emit hook).
 The gateway refuses commands until `reconcile` returns. Must not talk to a venue except
-through `VenueExec`, publish or journal itself (the emit hook does), or retry an order.
+through `VenueExec`, publish or journal itself (the hooks do), or retry an order.
 
-Known limit: fills that happened while the gateway was down are learned as the orders'
-cumulative filled quantity (their final `OrderUpdate`), not as individual fills; positions
-booked from fills miss them until a venue trade-history call exists on `VenueExec`.
+Without a fill hook (``on_fill=None``) `reconcile` skips the trade history: fills made while
+the gateway was down are then learned only as the orders' cumulative filled quantity.
 """
 
 import asyncio
@@ -23,6 +24,7 @@ from typing import TypeVar
 from veloz.errors import OrderRejected
 from veloz.errors import VenueError
 from veloz.errors import WireError
+from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
 from veloz.model.events import OrderUpdate
 from veloz.oms.journal import CancelAllSent
@@ -38,7 +40,10 @@ from veloz.oms.venue import VenueExec
 __all__ = [
     "NOT_AT_VENUE",
     "RETRY_DELAYS_S",
+    "TRADES_PAGE",
+    "FillCounts",
     "ReconcileCounts",
+    "catch_up_fills",
     "rebuild",
     "reconcile",
     "rejected_update",
@@ -50,8 +55,28 @@ _T = TypeVar("_T")
 
 # Seconds between tries of one venue call during reconciliation (the last one repeats).
 RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)
+# Trades asked for per trade-history call (Binance's maximum).
+TRADES_PAGE = 1000
 # The reason published for an order the venue does not know after a restart.
 NOT_AT_VENUE = "not at venue after gateway restart"
+
+
+@dataclass(slots=True)
+class FillCounts:
+    """What the trade-history catch-up found (all counters).
+
+    ``n_symbols``: symbols read; ``n_pages``: trade-history calls; ``n_trades``: trades
+    listed; ``n_new``: of those, fills the state did not know (handed to the hook);
+    ``n_adopted``: orders of new fills the state did not know (their client id queried);
+    ``n_unmapped``: new fills whose client order id could not be learned (booked under "").
+    """
+
+    n_symbols: int = 0
+    n_pages: int = 0
+    n_trades: int = 0
+    n_new: int = 0
+    n_adopted: int = 0
+    n_unmapped: int = 0
 
 
 @dataclass(slots=True)
@@ -61,7 +86,8 @@ class ReconcileCounts:
     ``n_open``: open orders the venue listed; ``n_adopted``: of those, orders the journal did
     not know; ``n_queried``: orders the journal left live that the venue did not list;
     ``n_gone``: of those, orders the venue does not know (published REJECTED);
-    ``n_unresolved``: orders whose state could not be learned (left live, logged).
+    ``n_unresolved``: orders whose state could not be learned (left live, logged);
+    ``fills``: the trade-history catch-up's counts (None when it was skipped).
     """
 
     n_open: int = 0
@@ -69,6 +95,7 @@ class ReconcileCounts:
     n_queried: int = 0
     n_gone: int = 0
     n_unresolved: int = 0
+    fills: FillCounts | None = None
 
 
 def rejected_update(
@@ -171,14 +198,130 @@ async def _retry(what: str, call: Callable[[], Awaitable[_T]]) -> _T:
             await asyncio.sleep(delay_s)
 
 
-async def reconcile(
-    venue: VenueExec, state: ExecState, emit: Callable[[OrderUpdate], None]
-) -> ReconcileCounts:
-    """Learn from the venue the state of every order the journal leaves live; emit it.
+async def catch_up_fills(
+    venue: VenueExec,
+    state: ExecState,
+    on_fill: Callable[[Fill], None],
+    symbols: Iterable[str] | None = None,
+) -> FillCounts:
+    """Hand every trade since the last fill the state knows, per symbol, to `on_fill`.
 
-    Every order the venue lists as open is emitted (an unknown one is adopted by the emit
-    hook's state). Every live order the venue does not list is queried and its final state
-    emitted; one the venue does not know is emitted REJECTED (`NOT_AT_VENUE`).
+    For each symbol the venue's trade history is read from the trade after the last known
+    one (from the first trade when none is known but the state has orders there; a symbol
+    with neither is skipped), page by page, oldest first. Trades the state has already
+    booked are skipped (the hook's state dedupes again, by trade id). Each new fill gets its
+    order's client id: from the state by venue order id, else by querying the venue.
+
+    Parameters
+    ----------
+    venue : VenueExec
+        Started order entry.
+    state : ExecState
+        The rebuilt state (read here; the hook applies what it is given).
+    on_fill : callable
+        Takes one `Fill`: journal, apply to `state` and publish it.
+    symbols : iterable of str, optional
+        Symbols to consider (default: every symbol of `venue` the state has orders or
+        fills on); one with neither is skipped (no trade to start from).
+
+    Returns
+    -------
+    FillCounts
+
+    Raises
+    ------
+    VenueError, WireError
+        A trade-history page could not be read after repeated tries.
+    """
+    c = FillCounts()
+    name = venue.venue
+    known, last = state.orders.known_fills(name)
+    cid_of: dict[tuple[str, int], str] = {}
+    has_orders: set[str] = set()
+    for e in state.orders.orders.values():
+        if e.venue == name:
+            has_orders.add(e.symbol)
+            if e.order_id:
+                cid_of[(e.symbol, e.order_id)] = e.cid
+    todo = sorted(set(last) | has_orders) if symbols is None else list(symbols)
+    for symbol in todo:
+        if symbol not in last and symbol not in has_orders:
+            continue
+        c.n_symbols += 1
+        from_id = last.get(symbol, -1) + 1
+        while True:
+
+            def page(symbol: str = symbol, from_id: int = from_id) -> Awaitable[list[Fill]]:
+                return venue.trades(symbol, from_id=from_id, limit=TRADES_PAGE)
+
+            fills = await _retry("trades", page)
+            c.n_pages += 1
+            c.n_trades += len(fills)
+            for f in fills:
+                if (f.trade_id, f.order_id) in known:
+                    continue
+                known.add((f.trade_id, f.order_id))
+                cid = f.client_order_id or await _cid_of(venue, symbol, f.order_id, cid_of, c)
+                c.n_new += 1
+                on_fill(Fill(
+                    f.venue, f.symbol, cid, f.order_id, f.trade_id, f.side, f.px, f.qty,
+                    f.fee, f.fee_asset, f.is_maker, f.realized_pnl, f.exch_ns, f.recv_ns,
+                ))  # fmt: skip
+            if len(fills) < TRADES_PAGE or fills[-1].trade_id < from_id:
+                break
+            from_id = fills[-1].trade_id + 1
+    log.info(
+        "recovery.fills_caught_up symbols=%d pages=%d trades=%d new=%d adopted=%d unmapped=%d",
+        c.n_symbols,
+        c.n_pages,
+        c.n_trades,
+        c.n_new,
+        c.n_adopted,
+        c.n_unmapped,
+    )
+    return c
+
+
+async def _cid_of(
+    venue: VenueExec, symbol: str, order_id: int, cid_of: dict[tuple[str, int], str], c: FillCounts
+) -> str:
+    # The client order id of venue order `order_id`: known, else queried (once per order).
+    key = (symbol, order_id)
+    cid = cid_of.get(key)
+    if cid is not None:
+        return cid
+
+    def query() -> Awaitable[OrderUpdate]:
+        return venue.query(symbol, order_id=order_id)
+
+    try:
+        cid = (await _retry("query", query)).client_order_id
+        c.n_adopted += 1
+    except (OrderRejected, VenueError, WireError) as exc:
+        c.n_unmapped += 1
+        log.error(
+            "recovery.fill_unmapped symbol=%s order_id=%d error=%.200s", symbol, order_id, exc
+        )
+        cid = ""
+    cid_of[key] = cid
+    return cid
+
+
+async def reconcile(
+    venue: VenueExec,
+    state: ExecState,
+    emit: Callable[[OrderUpdate], None],
+    *,
+    on_fill: Callable[[Fill], None] | None = None,
+    symbols: Iterable[str] | None = None,
+) -> ReconcileCounts:
+    """Learn from the venue the fills and order states the journal misses; hand them on.
+
+    With `on_fill`, first the trades made since the last journaled fill (`catch_up_fills`,
+    on `symbols`). Then every order the venue lists as open is emitted (an unknown one is
+    adopted by the emit hook's state). Every live order the venue does not list is queried
+    and its final state emitted; one the venue does not know is emitted REJECTED
+    (`NOT_AT_VENUE`).
 
     Parameters
     ----------
@@ -188,6 +331,11 @@ async def reconcile(
         The rebuilt state (read here; the emit hook applies what is emitted).
     emit : callable
         Takes one `OrderUpdate`: journal, apply to `state` and publish it.
+    on_fill : callable, optional
+        Takes one `Fill`: journal, apply to `state` and publish it; None skips the trade
+        history (logged).
+    symbols : iterable of str, optional
+        Symbols whose trade history is read (see `catch_up_fills`).
 
     Returns
     -------
@@ -196,9 +344,13 @@ async def reconcile(
     Raises
     ------
     VenueError, WireError
-        The venue's open orders could not be read after repeated tries.
+        The venue's open orders or trade history could not be read after repeated tries.
     """
     c = ReconcileCounts()
+    if on_fill is not None:
+        c.fills = await catch_up_fills(venue, state, on_fill, symbols)
+    else:
+        log.warning("recovery.fills_skipped reason=no_fill_hook")
     live = [e for e in state.orders.orders.values() if e.is_live]
     open_now: list[OrderUpdate] = await _retry("open_orders", venue.open_orders)
     listed = {u.client_order_id for u in open_now}

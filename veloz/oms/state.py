@@ -240,8 +240,9 @@ class OrderTable:
 
     def __init__(self) -> None:
         self.orders: dict[str, OrderEntry] = {}
-        self._fill_keys: set[tuple[str, str, int]] = set()
-        self._fill_order: deque[tuple[str, str, int]] = deque()
+        # (venue, symbol, trade id, venue order id): a self-trade gives both sides one id
+        self._fill_keys: set[tuple[str, str, int, int]] = set()
+        self._fill_order: deque[tuple[str, str, int, int]] = deque()
         self.n_duplicate = 0
         self.n_stale = 0
         self.n_out_of_order = 0
@@ -396,13 +397,28 @@ class OrderTable:
         self._check_overfill(e, old_filled)
         return self._change(e, old_state, old_filled)
 
+    def known_fills(self, venue: str) -> tuple[set[tuple[int, int]], dict[str, int]]:
+        """The (trade id, venue order id) pairs booked on `venue`, and the highest trade id
+        per symbol (where a trade-history catch-up resumes). O(fills kept)."""
+        pairs: set[tuple[int, int]] = set()
+        last: dict[str, int] = {}
+        for v, symbol, trade_id, order_id in self._fill_keys:
+            if v == venue:
+                pairs.add((trade_id, order_id))
+                if trade_id > last.get(symbol, -1):
+                    last[symbol] = trade_id
+        return pairs, last
+
     def apply_fill(self, f: Fill) -> FillChange | None:
-        """Book a fill on its order once (dedupe by venue, symbol, trade id); None if seen.
+        """Book a fill on its order once; None if seen.
+
+        Dedupe key: venue, symbol, trade id and venue order id (a self-trade gives both of
+        its sides the same trade id).
 
         The fill's qty adds to the order's fill view of its filled qty. An unknown id is
         adopted (qty unknown until an update says). O(1).
         """
-        key = (f.venue, f.symbol, f.trade_id)
+        key = (f.venue, f.symbol, f.trade_id, f.order_id)
         if key in self._fill_keys:
             self.n_duplicate += 1
             return None

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from veloz.model.events import ExecEvent
+from veloz.model.events import Fill
 from veloz.model.events import OrderUpdate
 from veloz.model.instrument import Instrument
 from veloz.model.orders import NewOrder
@@ -87,4 +88,21 @@ class VenueExec(Protocol):
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
         """Return the open orders of `symbol`, or of every symbol."""
+        ...
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[Fill]:
+        """Return one page of the account's trades of `symbol` as fills, oldest first.
+
+        `from_id`: trades with id >= it; `start_ms`: trades since then (not both); neither:
+        the most recent. At most `limit` (<= 1000) rows: page on with ``from_id`` = last id
+        + 1 while a page is full. ``client_order_id`` may be "" (the venue does not list
+        it; map ``order_id``).
+        """
         ...

@@ -89,6 +89,7 @@ ERRORS: Mapping[int, ErrorSpec] = _table(
     ErrorSpec(-1117, "INVALID_SIDE", 400, "Invalid side."),
     ErrorSpec(-1121, "BAD_SYMBOL", 400, "Invalid symbol."),
     ErrorSpec(-1125, "INVALID_LISTEN_KEY", 400, "This listenKey does not exist."),
+    ErrorSpec(-1128, "BAD_OPTIONAL_PARAMS", 400, "Combination of optional parameters invalid."),
     ErrorSpec(-2010, "NEW_ORDER_REJECTED", 400, "NEW_ORDER_REJECTED"),
     ErrorSpec(-2011, "CANCEL_REJECTED", 400, "CANCEL_REJECTED"),
     ErrorSpec(-2013, "NO_SUCH_ORDER", 400, "Order does not exist."),

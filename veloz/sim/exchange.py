@@ -44,6 +44,8 @@ from veloz.sim.feed import Sym
 from veloz.sim.instruments import exchange_info
 from veloz.sim.instruments import padding
 from veloz.sim.limits import RateLimitConfig
+from veloz.sim.mytrades import TradeHistory
+from veloz.sim.mytrades import TradeRow
 from veloz.sim.orders import Fill
 from veloz.sim.orders import SimOrder
 from veloz.sim.orders import execution_report
@@ -112,6 +114,7 @@ class SimExchange:
         self._fut: dict[int, FuturesAccount] = {}
         self._feed = SimFeed(venue, self._syms, clock_ms)
         self._views = AccountViews(venue, self._feed, self._syms, self._spot, self._fut)
+        self._history = TradeHistory(venue)
         self._rng = random.Random(0x5EED)  # noqa: S311 - client order ids, not secrets
         # Per-call scratch: user events in order, then accounts whose balances moved.
         self._out_user: list[tuple[int, dict[str, Any]]] = []
@@ -359,6 +362,7 @@ class SimExchange:
                     "tradeId": sym.trade_id,
                 }
             )
+            self._record(sym, o, fill, notional, now_ms)
             self._emit_user(o.account, execution_report(o, sym.fmt, "TRADE", now_ms, fill))
             return
         fut = self._fut[o.account]
@@ -371,7 +375,15 @@ class SimExchange:
         fut.update_ms = now_ms
         self._touched.setdefault(o.account, set()).add(inst.symbol)
         fill = Fill(q, px, fee, "USDT", sym.trade_id, is_maker, pnl)
+        self._record(sym, o, fill, notional, now_ms)
         self._emit_user(o.account, order_trade_update(o, sym.fmt, "TRADE", now_ms, fill, 0))
+
+    def _record(self, sym: Sym, o: SimOrder, fill: Fill, notional: int, now_ms: int) -> None:
+        row = TradeRow(
+            fill.trade_id, o.order_id, o.side, fill.px, fill.qty, notional, fill.fee,
+            fill.fee_asset, fill.is_maker, fill.realized, now_ms,
+        )  # fmt: skip
+        self._history.add(o.account, sym.inst.symbol, row)
 
     def _on_close(
         self, sym: Sym, o: SimOrder, kind: int, reason: int, now_ms: int, cancel_cid: str | None
@@ -659,6 +671,14 @@ class SimExchange:
             and (end is None or o.time_ms <= end)
         ]
         return [self._order_json(sym, o) for o in rows[:limit]]
+
+    def my_trades(self, account_id: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Return the account's trades of a symbol: spot ``GET /api/v3/myTrades``, USD-M
+        ``GET /fapi/v1/userTrades`` (``orderId``, ``fromId``, ``startTime``, ``endTime``,
+        ``limit`` default 500, max 1000; see `veloz.sim.mytrades`)."""
+        self._views.check_account(account_id)
+        sym = self._feed.sym(params)
+        return self._history.query(account_id, sym.fmt, params)
 
     def cancel_open_orders(self, account_id: int, params: Mapping[str, str]) -> Any:
         """Cancel every open order of the account on a symbol.

@@ -22,6 +22,10 @@ def _by_symbol(one: int, every: int) -> Callable[[Mapping[str, str]], int]:
     return lambda params: one if params.get("symbol") else every
 
 
+def _by_order(one: int, every: int) -> Callable[[Mapping[str, str]], int]:
+    return lambda params: one if params.get("orderId") else every
+
+
 def _limit(params: Mapping[str, str], default: int) -> int:
     text = params.get("limit", "")
     return int(text) if text.isdigit() else default
@@ -101,6 +105,9 @@ ROUTES: tuple[Route, ...] = (
         _by_symbol(6, 80),
     ),
     _r("spot", "GET /api/v3/allOrders", "all_orders", "USER_DATA", "account_params", 20),
+    _r(
+        "spot", "GET /api/v3/myTrades", "my_trades", "USER_DATA", "account_params", _by_order(5, 20)
+    ),
     _r("spot", "DELETE /api/v3/openOrders", "cancel_open_orders", "TRADE", "account_params", 1),
     _r("spot", "GET /api/v3/account", "account", "USER_DATA", "account", 20),
     _r("usdm", "GET /fapi/v1/ping", "ping", "NONE", "none", 1),
@@ -125,6 +132,7 @@ ROUTES: tuple[Route, ...] = (
         _by_symbol(1, 40),
     ),
     _r("usdm", "GET /fapi/v1/allOrders", "all_orders", "USER_DATA", "account_params", 5),
+    _r("usdm", "GET /fapi/v1/userTrades", "my_trades", "USER_DATA", "account_params", 5),
     _r("usdm", "DELETE /fapi/v1/allOpenOrders", "cancel_open_orders", "TRADE", "account_params", 1),
     _r("usdm", "GET /fapi/v2/balance", "futures_balance", "USER_DATA", "account", 5),
     _r("usdm", "GET /fapi/v2/account", "futures_account", "USER_DATA", "account", 5),

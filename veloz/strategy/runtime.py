@@ -2,9 +2,11 @@
 
 Owns `Runtime` (markets, per-strategy contexts, topic dispatch built once, order-event and
 fill dedupe, positions from fills, start on instruments, timers, exception isolation,
-latency recording at callback entry, the per-strategy `Tally`) and `Slot`. Must not own
-sockets or the process loop (`veloz.strategy.loop`), decide trades, talk to a venue, or
-parse anything but `veloz._core.wire` bodies.
+latency recording at callback entry, the per-strategy `Tally`, and the resync with the
+gateway: one ``Action.SYNC`` ORDER_CMD per strategy when it starts and whenever the exec
+publisher restarts, seen as the header seq of its ``ex.`` messages going back) and `Slot`.
+Must not own sockets or the process loop (`veloz.strategy.loop`), decide trades, talk to a
+venue, or parse anything but `veloz._core.wire` bodies.
 """
 
 import logging
@@ -102,7 +104,9 @@ class Runtime:
     Counters: ``n_messages``, ``n_malformed`` (bodies that fail to decode, or of the wrong
     type for their topic), ``n_unknown_topic``, ``n_bad_fills`` (fills that could not be
     applied to a position), ``n_md_lost`` (market-data messages a feed sent that never
-    arrived: gaps in the header seq of a feed's messages; per market in ``Market.n_lost``).
+    arrived: gaps in the header seq of a feed's messages; per market in ``Market.n_lost``),
+    ``n_exec_restarts`` (the exec publisher restarted: the seq of ``ex.`` messages went back),
+    ``n_syncs_sent`` / ``n_syncs_refused`` (SYNC commands the bus took / refused).
     Per strategy: ``ctx.n_errors``, ``ctx.orders.counters()`` and ``slot.tally`` (cancels
     sent, bus refusals, rejections by gateway or venue).
     """
@@ -127,6 +131,10 @@ class Runtime:
         self.n_unknown_topic = 0
         self.n_bad_fills = 0
         self.n_md_lost = 0
+        self.n_exec_restarts = 0
+        self.n_syncs_sent = 0
+        self.n_syncs_refused = 0
+        self._exec_seq = 0  # last header seq of an ex. message (one encoder on exec)
         self.has_new_timer = False  # a strategy set a timer since the last tick()
         self._handlers: dict[bytes, Callable[[bytes], None]] = {}
         for spec, strategy in strategies:
@@ -367,6 +375,7 @@ class Runtime:
             if not isinstance(msg, wire.OrderEventMsg):
                 self._malformed("order", body, WireError(f"{type(msg).__name__} on order"))
                 return
+            self._note_exec_seq(msg.header.seq)
             cid = msg.client_order_id
             if orders.get(cid) is None:
                 orders.adopt(self._order_from_event(ctx, msg))
@@ -400,6 +409,7 @@ class Runtime:
             if not isinstance(msg, wire.FillMsg):
                 self._malformed("fill", body, WireError(f"{type(msg).__name__} on fill"))
                 return
+            self._note_exec_seq(msg.header.seq)
             if not ctx.orders.on_fill(msg.header.inst, msg.trade_id, msg.client_order_id):
                 return
             self._apply_fill(ctx, msg)
@@ -461,6 +471,52 @@ class Runtime:
             venue_order_id=msg.venue_order_id,
         )
 
+    # ---- resync with the gateway ----------------------------------------------------------
+    def _note_exec_seq(self, seq: int) -> None:
+        # The gateway's exec PUB numbers everything it sends with one encoder: 1, 2, 3 ...
+        # (gaps: messages for other strategies, or dropped). A seq at or below the last one
+        # seen means it restarted: ask it to republish our live orders. O(1).
+        last = self._exec_seq
+        self._exec_seq = seq
+        if last == 0 or seq > last:
+            return
+        self.n_exec_restarts += 1
+        log.warning(
+            "strategy.exec_restart seq=%d last=%d n_exec_restarts=%d",
+            seq,
+            last,
+            self.n_exec_restarts,
+        )
+        self.sync_all()
+
+    def sync(self, slot: Slot) -> bool:
+        """Send one ``Action.SYNC`` ORDER_CMD for `slot`'s strategy: the gateway republishes
+        the state of its live orders (the order and fill dedupe makes repeats harmless).
+        Return False when the bus refused it (counted, logged)."""
+        ctx = slot.ctx
+        body = ctx.encoder.order_cmd(
+            0, wire.Action.SYNC, ctx.name, "", 0, 0, 0, 0, 0, 0, 0, False, now_ns()
+        )
+        if not ctx.send(ctx.topic, body):
+            self.n_syncs_refused += 1
+            log.warning(
+                "strategy.sync_refused strategy=%s n_syncs_refused=%d",
+                ctx.name,
+                self.n_syncs_refused,
+            )
+            return False
+        self.n_syncs_sent += 1
+        log.info("strategy.sync_sent strategy=%s", ctx.name)
+        return True
+
+    def sync_all(self) -> int:
+        """Send a SYNC for every running or starting strategy; return how many went out."""
+        n = 0
+        for slot in self.slots:
+            if slot.ctx.state in (StrategyState.WAITING, _RUNNING) and self.sync(slot):
+                n += 1
+        return n
+
     # ---- lifecycle ------------------------------------------------------------------------
     def begin(self, mono_ns: int | None = None) -> None:
         """Arm the start timeout of every waiting strategy (call once, when the loop starts)."""
@@ -479,6 +535,7 @@ class Runtime:
             ctx.state = _RUNNING
             slot.tally.has_started = True
             log.info("strategy.start strategy=%s symbols=%s", ctx.name, ",".join(ctx.markets))
+            self.sync(slot)  # orders the gateway knows of us (after a restart of ours)
             try:
                 slot.strategy.on_start()
             except Exception:  # dispatch wrapper: isolate the strategy (STYLE §6)
@@ -586,6 +643,9 @@ class Runtime:
             "n_md_lost": self.n_md_lost,
             "n_unknown_topic": self.n_unknown_topic,
             "n_bad_fills": self.n_bad_fills,
+            "n_exec_restarts": self.n_exec_restarts,
+            "n_syncs_sent": self.n_syncs_sent,
+            "n_syncs_refused": self.n_syncs_refused,
             "strategies": {
                 s.ctx.name: {
                     "state": StrategyState.NAMES[s.ctx.state],

@@ -59,6 +59,7 @@ def one_of_each(enc: wire.Encoder) -> list[bytes]:
         enc.order_cmd(7, 1, "mm", "c1", 1, 1, 1, 2, 5, 100, 1, False, 4),
         enc.order_event(7, "mm", "c1", 5, 1, 1, 1, 1, 2, 5, 100, 1, 0, 0, "", 1, 2),
         enc.fill(7, "mm", "c1", 5, 6, 1, 2, 5, 100, 1, 10, "BNB", True, 0, 1, 2),
+        enc.risk_state(0, 3, "", "kill", "operator", 8),
         enc.latency("ingest_to_dispatch", 1, 2, 3, 4, 5, 6, b"HISTF", 7),
     ]
 
@@ -72,7 +73,7 @@ def with_payload_len(body: bytes, n: int) -> bytes:
 
 def test_wire_constants_match_contract() -> None:
     assert (wire.HEADER_SIZE, wire.VERSION, wire.MAGIC, wire.ASSET_DP) == (48, 1, b"VZ", 8)
-    assert [int(t) for t in wire.MsgType] == [1, 2, 3, 4, 5, 6, 16, 17, 18, 32]
+    assert [int(t) for t in wire.MsgType] == [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 32]
 
 
 def test_wire_venue_ids_round_trip_and_unknown_raise() -> None:
@@ -98,8 +99,8 @@ def test_wire_encoder_seq_increments_across_types_from_one() -> None:
     enc = wire.Encoder(SPOT)
     assert enc.seq == 0
     seqs = [wire.header(b).seq for b in one_of_each(enc)]
-    assert seqs == list(range(1, 11))
-    assert enc.seq == 10
+    assert seqs == list(range(1, 12))
+    assert enc.seq == 11
 
 
 def test_wire_encoder_bad_argument_raises_value_error_and_keeps_seq() -> None:
@@ -279,6 +280,50 @@ def test_wire_order_cmd_round_trip_enums_and_trigger_time() -> None:
         True,
     )
     assert m.header.ingest_ns == 555
+
+
+def test_wire_action_sync_is_4_and_round_trips_with_unused_fields() -> None:
+    assert int(wire.Action.SYNC) == 4
+    m = wire.decode(wire.Encoder(SPOT).order_cmd(0, 4, "mm", "", 0, 0, 0, 0, 0, 0, 0, False, 9))
+    assert isinstance(m, wire.OrderCmdMsg)
+    assert (m.action, m.strategy, m.side, m.client_order_id) == (wire.Action.SYNC, "mm", None, "")
+    assert m.to_dict()["action"] == "SYNC"
+    with pytest.raises(ValueError, match="action"):
+        wire.Encoder(SPOT).order_cmd(0, 5, "mm", "", 0, 0, 0, 0, 0, 0, 0, False, 9)
+
+
+def test_wire_risk_state_round_trips_scope_trigger_detail_and_mono_ns() -> None:
+    body = wire.Encoder(SPOT).risk_state(1, 3, "BTCUSDT", "drawdown", "dd=5.1% > 5%", 777)
+    assert body[3] == 19 and wire.msg_type(body) == wire.MsgType.RISK_STATE
+    m = wire.decode(body)
+    assert isinstance(m, wire.RiskStateMsg)
+    assert (m.old_state, m.new_state, m.scope, m.trigger, m.detail) == (
+        1,
+        3,
+        "BTCUSDT",
+        "drawdown",
+        "dd=5.1% > 5%",
+    )
+    assert (m.header.inst, m.header.exch_ns, m.header.ingest_ns) == (0, 0, 777)
+    d = m.to_dict()
+    assert (d["type"], d["old_state"], d["new_state"]) == ("risk_state", "REDUCE_ONLY", "HALTED")
+    # fixed part: old, new, 6 reserved zero bytes; then the u8-length strings
+    assert body[48:56] == b"\x01\x03" + b"\x00" * 6
+    assert body[56:64] == b"\x07BTCUSDT"
+
+
+def test_wire_risk_state_bad_state_raises_on_encode_and_decode() -> None:
+    enc = wire.Encoder(SPOT)
+    with pytest.raises(ValueError, match="new_state"):
+        enc.risk_state(0, 4, "", "x", "", 0)
+    with pytest.raises(ValueError, match="old_state"):
+        enc.risk_state(-1, 0, "", "x", "", 0)
+    assert enc.seq == 0
+    body = enc.risk_state(0, 3, "", "kill", "", 0)
+    with pytest.raises(WireError, match="RISK_STATE new_state value 9"):
+        wire.decode(body[:49] + b"\x09" + body[50:])
+    with pytest.raises(WireError, match="RISK_STATE old_state value 4"):
+        wire.decode(body[:48] + b"\x04" + body[49:])
 
 
 def test_wire_order_cmd_cancel_all_with_no_side_decodes_none() -> None:

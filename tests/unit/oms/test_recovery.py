@@ -3,7 +3,11 @@
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.sim_load import run_async
+from tests.unit.oms.test_gateway import BTC
+from tests.unit.oms.test_gateway import ETH
 from tests.unit.oms.test_gateway import PX
 from tests.unit.oms.test_gateway import QTY
 from tests.unit.oms.test_gateway import VENUE
@@ -15,7 +19,9 @@ from veloz._core import wire
 from veloz.errors import OrderRejected
 from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
+from veloz.model.events import OrderUpdate
 from veloz.model.orders import NewOrder
+from veloz.oms import recovery
 from veloz.oms.config import GatewayConfig
 from veloz.oms.gateway import Gateway
 from veloz.oms.journal import CancelSent
@@ -23,6 +29,9 @@ from veloz.oms.journal import Journal
 from veloz.oms.journal import OrderSent
 from veloz.oms.journal import journal_path
 from veloz.oms.journal import replay
+from veloz.oms.recovery import catch_up_fills
+from veloz.oms.recovery import reconcile
+from veloz.oms.state import ExecState
 from veloz.oms.state import OrderState
 from veloz.risk.pretrade import RiskConfig
 
@@ -168,3 +177,130 @@ def test_gateway_recovery_refuses_commands_then_reconciles_each_case(tmp_path: P
     third = journaled_rig(path, venue2)
     run_async(third.gw.recover())
     assert venue2.queried == ["c7"]  # only the order placed after recovery is live and unlisted
+
+
+# ---- trade-history catch-up (fills made while the gateway was down) ------------------------
+
+
+class TradesVenue(FakeVenue):
+    """FakeVenue with a trade history: `history` oldest first, paged like Binance."""
+
+    def __init__(self, history: list[Fill]) -> None:
+        super().__init__()
+        self.history = history
+        self.calls: list[tuple[str, int | None, int]] = []
+        self.order_log: list[str] = []
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[Fill]:
+        self.calls.append((symbol, from_id, limit))
+        self.order_log.append("trades")
+        rows = [f for f in self.history if f.symbol == symbol]
+        rows = [f for f in rows if from_id is None or f.trade_id >= from_id]
+        return rows[:limit]
+
+    async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
+        self.order_log.append("open_orders")
+        return await super().open_orders(symbol)
+
+
+def trade(trade_id: int, order_id: int, qty: int, side: str = "BUY") -> Fill:
+    # As the venue's trade list gives it: no client order id.
+    return Fill(VENUE, "BTCUSDT", "", order_id, trade_id, side, PX, qty, 0, "USDT", True, 0, 1, 2)
+
+
+def down_state() -> ExecState:
+    # c1 (order 101) was placed by s1 and had one fill (trade 9) journaled before the crash.
+    st = ExecState([BTC, ETH])
+    st.orders.on_sent("c1", "s1", VENUE, "BTCUSDT", "BUY", "LIMIT", "GTC", PX, QTY)
+    st.apply(update("c1", OrderStatus.PARTIALLY_FILLED, order_id=101, filled=400))
+    st.apply(fill("c1", 9, 400))
+    return st
+
+
+def test_catch_up_fills_pages_from_last_known_trade_and_maps_client_ids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(recovery, "TRADES_PAGE", 2)
+    st = down_state()
+    venue = TradesVenue([trade(9, 101, 400), trade(10, 101, 300), trade(11, 777, 50),
+                         trade(12, 101, 300)])  # fmt: skip
+    venue.query_fx = [update("x7", OrderStatus.FILLED, order_id=777, filled=50)]
+    got: list[Fill] = []
+
+    def on_fill(f: Fill) -> None:
+        got.append(f)
+        st.apply(f)
+
+    c = run_async(catch_up_fills(venue, st, on_fill))
+    assert [(s, fid) for s, fid, _ in venue.calls] == [("BTCUSDT", 10), ("BTCUSDT", 12)]
+    assert [(f.trade_id, f.client_order_id) for f in got] == [(10, "c1"), (11, "x7"), (12, "c1")]
+    assert (c.n_pages, c.n_trades, c.n_new, c.n_adopted, c.n_unmapped) == (2, 3, 3, 1, 0)
+    c1 = st.orders.get("c1")
+    assert c1 is not None and c1.state is OrderState.FILLED and c1.filled_qty == QTY
+    assert st.positions.account("s1").position(BTC).qty == QTY * 1000  # base at ASSET_DP
+    assert st.positions.account().position(BTC).qty == (QTY + 50) * 1000
+    # Run again: everything is known, nothing is handed on.
+    again: list[Fill] = []
+    c2 = run_async(catch_up_fills(venue, st, again.append))
+    assert again == [] and c2.n_new == 0
+
+
+def test_catch_up_fills_skips_symbols_without_orders_or_fills_and_dedupes_known() -> None:
+    st = down_state()
+    venue = TradesVenue([trade(9, 101, 400)])
+    got: list[Fill] = []
+    c = run_async(catch_up_fills(venue, st, got.append))
+    assert venue.calls == [("BTCUSDT", 10, recovery.TRADES_PAGE)]  # ETHUSDT: nothing there
+    assert got == [] and c.n_symbols == 1
+    # An explicit list is still filtered: ETHUSDT has no order and no fill to start from.
+    run_async(catch_up_fills(venue, st, got.append, symbols=["BTCUSDT", "ETHUSDT"]))
+    assert got == [] and [s for s, _, _ in venue.calls[1:]] == ["BTCUSDT"]
+
+
+def test_catch_up_fills_unknown_order_that_cannot_be_queried_is_booked_unmapped() -> None:
+    st = down_state()
+    venue = TradesVenue([trade(10, 888, 100)])
+    venue.query_fx = [OrderRejected("Order does not exist.", "venue", -2013)]
+    got: list[Fill] = []
+    c = run_async(catch_up_fills(venue, st, got.append))
+    assert [f.client_order_id for f in got] == [""] and c.n_unmapped == 1
+
+
+def test_reconcile_with_fill_hook_reads_trades_before_open_orders() -> None:
+    st = down_state()
+    venue = TradesVenue([trade(10, 101, 600)])
+    venue.open_now = []
+    venue.query_fx = [update("c1", OrderStatus.FILLED, order_id=101, filled=QTY)]
+    fills: list[Fill] = []
+    updates: list[OrderUpdate] = []
+
+    def on_fill(f: Fill) -> None:
+        fills.append(f)
+        st.apply(f)
+
+    def emit(u: OrderUpdate) -> None:
+        updates.append(u)
+        st.apply(u)
+
+    c = run_async(reconcile(venue, st, emit, on_fill=on_fill))
+    assert venue.order_log == ["trades", "open_orders"]
+    assert [f.trade_id for f in fills] == [10]
+    assert c.fills is not None and c.fills.n_new == 1
+    # c1 is FILLED by its fills, so it is no longer live: not queried.
+    assert venue.queried == [] and updates == []
+    c1 = st.orders.get("c1")
+    assert c1 is not None and c1.state is OrderState.FILLED
+
+
+def test_reconcile_without_fill_hook_does_not_read_trades() -> None:
+    st = down_state()
+    venue = TradesVenue([trade(10, 101, 600)])
+    c = run_async(reconcile(venue, st, lambda u: None))
+    assert venue.calls == [] and c.fills is None

@@ -3,6 +3,7 @@
 from tests.unit.oms.state_events import FUT
 from tests.unit.oms.state_events import fill
 from tests.unit.oms.state_events import upd
+from veloz.model.events import Fill
 from veloz.model.events import OrderStatus as S
 from veloz.oms.state import OrderState
 from veloz.oms.state import OrderTable
@@ -153,3 +154,15 @@ def test_overfill_is_counted() -> None:
     _sent(t, qty=100)
     t.apply_fill(fill("c1", 1, 1000, 150))
     assert t.n_overfill == 1
+
+
+def test_self_trade_books_both_sides_of_one_trade_id() -> None:
+    # Binance gives both sides of a self-trade the same trade id, with their own order ids.
+    t = OrderTable()
+    buy = Fill("binance-spot", "BTCUSDT", "b1", 11, 77, "BUY", 100, 5, 0, "USDT", False, 0, 0, 0)
+    sell = Fill("binance-spot", "BTCUSDT", "s1", 12, 77, "SELL", 100, 5, 0, "USDT", True, 0, 0, 0)
+    assert t.apply_fill(buy) is not None
+    assert t.apply_fill(sell) is not None
+    assert t.apply_fill(sell) is None and t.n_duplicate == 1
+    pairs, last = t.known_fills("binance-spot")
+    assert pairs == {(77, 11), (77, 12)} and last == {"BTCUSDT": 77}

@@ -11,6 +11,7 @@ from veloz._core.latency import now_ns
 from veloz.strategy.base import Strategy
 from veloz.strategy.config import StrategySpec
 from veloz.strategy.runtime import Runtime
+from veloz.strategy.summary import ACTION_OFFSET
 
 VENUE = "binance-spot"
 SYMBOL = "BTCUSDT"
@@ -125,15 +126,20 @@ class GatewayFake:
 
 
 class Sent:
-    """A fake PUSH: records (topic, body); `ok` False refuses like a full gateway queue."""
+    """A fake PUSH: records (topic, body); `ok` False refuses like a full gateway queue.
+
+    SYNC commands (the runtime's resync requests) go to `syncs`, the rest to `msgs`.
+    """
 
     def __init__(self) -> None:
         self.msgs: list[tuple[bytes, bytes]] = []
+        self.syncs: list[tuple[bytes, bytes]] = []
         self.ok = True
 
     def __call__(self, topic: bytes, body: bytes) -> bool:
         if self.ok:
-            self.msgs.append((topic, body))
+            is_sync = body[ACTION_OFFSET] == wire.Action.SYNC
+            (self.syncs if is_sync else self.msgs).append((topic, body))
         return self.ok
 
     def decoded(self) -> list[wire.OrderCmdMsg]:

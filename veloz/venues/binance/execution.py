@@ -1,10 +1,11 @@
-"""Binance order entry facade for the gateway: place, cancel, cancel-all, query, open orders.
+"""Binance order entry facade for the gateway: place, cancel, cancel-all, query, open orders,
+and the account's trade history (spot ``myTrades``, USD-M ``userTrades``).
 
 Owns the choice of transport per call (REST, or the WS API where the product's WS API has
 the method; the rest always goes over REST), client order id assignment, the local check
 before anything is sent, and the turn of answers into `OrderUpdate` and of venue refusals
-into `OrderRejected`. Must not retry orders, track order state (the OMS does) or read the
-user-data stream.
+into `OrderRejected`, and of trade-history rows into `Fill`. Must not retry orders, track
+order state (the OMS does) or read the user-data stream.
 """
 
 import logging
@@ -15,11 +16,15 @@ from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
 
+from veloz._core import fixed
 from veloz.errors import ConfigError
+from veloz.errors import NumberError
 from veloz.errors import OrderRejected
 from veloz.errors import VenueError
 from veloz.errors import WireError
 from veloz.log import RateLimitedLog
+from veloz.model.events import ASSET_DP
+from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
 from veloz.model.events import OrderUpdate
 from veloz.model.instrument import Instrument
@@ -32,7 +37,7 @@ from veloz.venues.binance.rest import RestClient
 from veloz.venues.binance.signing import Signer
 from veloz.venues.binance.wsapi import WsApiClient
 
-__all__ = ["TRANSPORTS", "BinanceExec", "ExecCounters"]
+__all__ = ["MAX_TRADES_LIMIT", "TRANSPORTS", "BinanceExec", "ExecCounters"]
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +53,20 @@ class _Weights:
     open_one: int  # open orders of one symbol
     open_all: int  # open orders of every symbol
     cancel_all: int
+    trades: int  # account trade list of one symbol (no orderId)
 
 
-_SPOT_WEIGHTS = _Weights(place=1, cancel=1, query=4, open_one=6, open_all=80, cancel_all=1)
-_USDM_WEIGHTS = _Weights(place=0, cancel=1, query=1, open_one=1, open_all=40, cancel_all=1)
+_SPOT_WEIGHTS = _Weights(
+    place=1, cancel=1, query=4, open_one=6, open_all=80, cancel_all=1, trades=20
+)
+_USDM_WEIGHTS = _Weights(
+    place=0, cancel=1, query=1, open_one=1, open_all=40, cancel_all=1, trades=5
+)
+# Account trade list paths (not in `Endpoints` yet) and the most rows one call returns.
+_SPOT_TRADES_PATH = "/api/v3/myTrades"
+_USDM_TRADES_PATH = "/fapi/v1/userTrades"
+MAX_TRADES_LIMIT = 1000
+_MS = 1_000_000  # ns per ms
 # WS-API methods used when transport="wsapi"; spot and USD-M both have these three. Spot's
 # openOrders.status / openOrders.cancelAll exist on Binance but not on `veloz sim`, and
 # USD-M has no equivalent: open orders and cancel-all always go over REST.
@@ -368,6 +383,102 @@ class BinanceExec:
                 continue
             out.extend(self._updates([doc], inst))
         return out
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        limit: int = MAX_TRADES_LIMIT,
+    ) -> list[Fill]:
+        """Return the account's trades of `symbol` as fills, oldest first (one REST call).
+
+        Spot ``GET /api/v3/myTrades`` (weight 20), USD-M ``GET /fapi/v1/userTrades``
+        (weight 5). With `from_id`: trades with id >= it; with `start_ms`: trades since then;
+        with neither: the most recent ones. Page by calling again with ``from_id`` = the
+        last id + 1 while a full page comes back. Binance does not list the client order id
+        of a trade: ``client_order_id`` is "" (the caller maps ``order_id``). Rows that
+        cannot be read are counted, logged and skipped.
+
+        Raises
+        ------
+        ValueError
+            Both `from_id` and `start_ms` (Binance refuses the combination), or a `limit`
+            outside 1..1000.
+        OrderRejected
+            An unknown `symbol` (``by="local"``, nothing sent).
+        VenueError
+            The venue's refusal, throttling or a transport failure.
+        """
+        if from_id is not None and start_ms is not None:
+            raise ValueError("from_id and start_ms cannot be combined")
+        if not 1 <= limit <= MAX_TRADES_LIMIT:
+            raise ValueError(f"limit={limit}: expected 1..{MAX_TRADES_LIMIT}")
+        inst = self._inst(symbol)
+        params = [("symbol", symbol)]
+        if from_id is not None:
+            params.append(("fromId", str(from_id)))
+        if start_ms is not None:
+            params.append(("startTime", str(start_ms)))
+        params.append(("limit", str(limit)))
+        path = _USDM_TRADES_PATH if self._ep.is_usdm else _SPOT_TRADES_PATH
+        docs = await self._rest.send_signed("GET", path, params, weight=self._weights.trades)
+        if not isinstance(docs, list):
+            self._bad("trades_not_a_list", repr(docs))
+            return []
+        out: list[Fill] = []
+        recv_ns = _mono()
+        for doc in docs:
+            try:
+                out.append(self._fill(doc, inst, recv_ns))
+            except WireError as exc:
+                self._bad("trade_row_bad", f"{exc}: {doc!r}")
+        return out
+
+    def _fill(self, doc: Any, inst: Instrument, recv_ns: int) -> Fill:
+        # One trade-history row -> Fill; WireError names what is wrong.
+        if not isinstance(doc, dict):
+            raise WireError("trade row is not an object")
+        usdm = self._ep.is_usdm
+        try:
+            trade_id = doc["id"]
+            order_id = doc["orderId"]
+            time_ms = doc["time"]
+            is_buyer = doc["buyer" if usdm else "isBuyer"]
+            is_maker = doc["maker" if usdm else "isMaker"]
+            fee_asset = doc["commissionAsset"]
+            px = fixed.parse(doc["price"], inst.price_dp)
+            qty = fixed.parse(doc["qty"], inst.qty_dp)
+            fee = fixed.parse(doc["commission"], ASSET_DP, True)
+            pnl = fixed.parse(doc["realizedPnl"], ASSET_DP, True) if usdm else 0
+        except KeyError as exc:
+            raise WireError(f"trade row: missing field {exc.args[0]!r}") from None
+        except (NumberError, TypeError) as exc:
+            raise WireError(f"trade row: bad number: {exc}") from None
+        ints = (trade_id, order_id, time_ms)
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in ints):
+            raise WireError("trade row: id, orderId and time must be integers")
+        if not (isinstance(is_buyer, bool) and isinstance(is_maker, bool)):
+            raise WireError("trade row: buyer/maker flags must be booleans")
+        if not isinstance(fee_asset, str):
+            raise WireError("trade row: commissionAsset must be a string")
+        return Fill(
+            venue=self._ep.venue,
+            symbol=inst.symbol,
+            client_order_id="",
+            order_id=order_id,
+            trade_id=trade_id,
+            side="BUY" if is_buyer else "SELL",
+            px=px,
+            qty=qty,
+            fee=fee,
+            fee_asset=fee_asset,
+            is_maker=is_maker,
+            realized_pnl=pnl,
+            exch_ns=time_ms * _MS,
+            recv_ns=recv_ns,
+        )
 
     # ---- internals -------------------------------------------------------------------------
 

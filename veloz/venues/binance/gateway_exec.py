@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from veloz.errors import ConfigError
 from veloz.errors import OrderRejected
 from veloz.errors import VenueError
+from veloz.model.events import Fill
 from veloz.model.events import OrderUpdate
 from veloz.model.instrument import Instrument
 from veloz.model.orders import NewOrder
@@ -209,3 +210,15 @@ class BinanceVenue:
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
         """Return the open orders of `symbol`, or of every symbol."""
         return await self._exec().open_orders(symbol)
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[Fill]:
+        """Return the account's trades of `symbol` as fills, oldest first (one page; see
+        `BinanceExec.trades`); ``client_order_id`` is "" (Binance does not list it)."""
+        return await self._exec().trades(symbol, from_id=from_id, start_ms=start_ms, limit=limit)
