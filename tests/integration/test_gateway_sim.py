@@ -6,8 +6,8 @@ to ``exec``. The trade key reaches the gateway by environment only (the sim's de
 Every wait is on a bus message or the process, with a timeout.
 """
 
-import json
 import itertools
+import json
 import os
 import signal
 import subprocess
