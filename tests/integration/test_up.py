@@ -97,13 +97,16 @@ def test_veloz_up_default_config_runs_restarts_a_killed_feed_and_reports_three_f
         summary = next(ln for ln in out.splitlines() if ln.startswith(child + " "))
         # the last exit code is the final stop's (the feed's first is its kill: -9)
         assert summary.split()[-1].split(",")[-1] == "0", summary
-    # the generated trading key never left the keys dir and the gateway's environment
+    # the generated trading key never left the keys dir and the gateway's environment: not in
+    # the output, nor in any file the run wrote (logs, configs, journal, audit, state, bus)
     secret = json.loads((run_dir / "keys" / "sim-accounts.json").read_text())[0]["secret"]
     assert secret not in out and secret not in err
-    for path in (run_dir / "log").iterdir():
-        assert secret not in path.read_text(errors="replace"), path
-    for path in (run_dir / "conf").iterdir():
-        assert secret not in path.read_text(errors="replace"), path
+    written = [p for p in run_dir.rglob("*") if p.is_file() and p.parent.name != "keys"]
+    assert any(p.parent.name == "journal" for p in written), written
+    assert any(p.parent.name == "audit" for p in written), written
+    for path in written:
+        if path.suffix != ".sock":
+            assert secret.encode() not in path.read_bytes(), path
 
 
 def test_veloz_up_sigterm_during_startup_stops_cleanly(run_dir: Path, tmp_path: Path) -> None:

@@ -132,8 +132,8 @@ cdef class PreTradeRisk:
     """
 
     def __init__(self, int n_slots, double max_orders_per_s, double order_burst,
-                  double max_cancels_per_s, double cancel_burst, int64_t max_gross=0,
-                  int gross_dp=2):
+                 double max_cancels_per_s, double cancel_burst, int64_t max_gross=0,
+                 int gross_dp=2):
         if n_slots < 1 or n_slots > 1 << 20:
             raise ValueError(f"n_slots={n_slots}: must be 1..{1 << 20}")
         if not 0 <= gross_dp <= MAX_DP:

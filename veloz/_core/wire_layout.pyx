@@ -27,8 +27,12 @@ ASSET_DP = 8  # decimal places of FILL fee and realized_pnl raws
 # one: its NEW would clash with Status.NEW in this module's C scope, so it is built from the
 # same IntEnum base that Cython gives the cpdef enums.
 _IntEnum = [c for c in globals()["Status"].__mro__ if c.__name__ == "IntEnum"][0]
-Action = _IntEnum("Action", [("NEW", 1), ("CANCEL", 2), ("CANCEL_ALL", 3), ("SYNC", 4)], module=__name__,
-                  qualname="Action")
+Action = _IntEnum(
+    "Action",
+    [("NEW", 1), ("CANCEL", 2), ("CANCEL_ALL", 3), ("SYNC", 4)],
+    module=__name__,
+    qualname="Action",
+)
 
 _VENUES = ("none", "binance-spot", "binance-usdm", "okx-spot", "okx-swap", "bybit-spot",
            "bybit-linear")
