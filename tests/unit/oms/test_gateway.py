@@ -57,6 +57,7 @@ class FakeVenue:
     cancel_fx: Exception | None = None
     query_fx: list[Exception | OrderUpdate] = field(default_factory=list)
     open_now: list[OrderUpdate] = field(default_factory=list)
+    history: list[Fill] = field(default_factory=list)  # the venue's trade history
     sent_after_ns: int = 5_000
     sink: ExecSink | None = None
     is_closed: bool = False
@@ -113,6 +114,17 @@ class FakeVenue:
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
         return list(self.open_now)
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[Fill]:
+        page = [f for f in self.history if f.symbol == symbol]
+        return [f for f in page if from_id is None or f.trade_id >= from_id][:limit]
 
 
 def update(
