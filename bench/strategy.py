@@ -6,10 +6,16 @@ and cancels it when the venue acknowledges it. Each cycle gives two trigger-to-s
 (place, cancel) and at least two receipt-to-strategy samples (NEW, CANCELED). Must not
 block; it is a benchmark load, not a trading idea.
 
-Params: ``order_every`` (int, default 50), ``away_ticks`` (int, default 200).
+An order with no answer within ``ack_timeout_s`` (an event lost while the strategy's
+subscription was still joining) is cancelled by id and its slot freed, so one lost answer
+cannot stall the run; such timeouts are counted.
+
+Params: ``order_every`` (int, default 50), ``away_ticks`` (int, default 200),
+``ack_timeout_s`` (float, default 1.0).
 """
 
 from veloz._core import wire
+from veloz._core.latency import now_ns
 from veloz.errors import OrderRejected
 from veloz.strategy.base import Strategy
 
@@ -23,17 +29,37 @@ class BenchTrigger(Strategy):
         """Read the params; one live order slot per symbol."""
         self.every = max(1, int(self.params.get("order_every", 50)))
         self.away_ticks = max(1, int(self.params.get("away_ticks", 200)))
+        self.ack_timeout_ns = int(float(self.params.get("ack_timeout_s", 1.0)) * 1e9)
         self.n_md = 0
         self.n_orders = 0
         self.n_refused = 0
+        self.n_timeouts = 0
         self.live: dict[str, str | None] = dict.fromkeys(self.symbols)
+        self.sent_ns: dict[str, int] = {}
         self.bid: dict[str, int] = {}
+        self.set_timer(0.25)
 
     def on_stop(self) -> None:
         """Say how much load this run put through."""
         self.log.info(
-            "bench.stop md=%d orders=%d refused=%d", self.n_md, self.n_orders, self.n_refused
+            "bench.stop md=%d orders=%d refused=%d ack_timeouts=%d",
+            self.n_md,
+            self.n_orders,
+            self.n_refused,
+            self.n_timeouts,
         )
+
+    def on_timer(self, now_ns: int) -> None:
+        """Free a slot whose order got no answer in time (cancel it by id first)."""
+        for symbol, cid in self.live.items():
+            if cid is None or now_ns - self.sent_ns.get(symbol, now_ns) < self.ack_timeout_ns:
+                continue
+            self.n_timeouts += 1
+            try:
+                self.cancel(cid)
+            except OrderRejected as exc:
+                self.log.warning("bench.cancel_refused cid=%s reason=%s", cid, exc)
+            self.live[symbol] = None
 
     def _tick(self, symbol: str | None) -> None:
         self.n_md += 1
@@ -52,6 +78,7 @@ class BenchTrigger(Strategy):
             return
         try:
             self.live[symbol] = self.buy(symbol, qty, px, post_only=True)
+            self.sent_ns[symbol] = now_ns()
             self.n_orders += 1
         except OrderRejected as exc:
             self.n_refused += 1
