@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
+from typing import TypeVar
 
 from veloz._core import fixed
 from veloz._core import wire
@@ -35,6 +36,7 @@ from veloz.strategy.summary import ACTION_OFFSET
 from veloz.strategy.summary import Tally
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=wire.Msg)
 
 __all__ = ["FIGURES", "Runtime", "Slot"]
 
@@ -197,6 +199,18 @@ class Runtime:
             return
         handler(body)
 
+    def _decode_as(self, body: bytes, cls: type[M], what: str) -> M | None:
+        # Decode a body that must be a `cls` message; anything else is counted as malformed.
+        try:
+            msg = wire.decode(body)
+        except WireError as exc:
+            self._malformed(what, body, exc)
+            return None
+        if type(msg) is not cls:
+            self._malformed(what, body, WireError(f"{type(msg).__name__} on a {what} topic"))
+            return None
+        return msg
+
     def _malformed(self, what: str, body: bytes, exc: Exception) -> None:
         self.n_malformed += 1
         self._bad_log.warning(
@@ -271,13 +285,8 @@ class Runtime:
         callback = "on_" + kind
 
         def on_msg(body: bytes) -> None:
-            try:
-                msg = wire.decode(body)
-            except WireError as exc:
-                self._malformed(kind, body, exc)
-                return
-            if type(msg) is not msg_cls:
-                self._malformed(kind, body, WireError(f"{type(msg).__name__} on a {kind} topic"))
+            msg = self._decode_as(body, msg_cls, kind)
+            if msg is None:
                 return
             header = msg.header
             if header.seq != market.last_seq + 1:
@@ -299,13 +308,8 @@ class Runtime:
 
     def _status_handler(self, market: Market) -> Callable[[bytes], None]:
         def on_status(body: bytes) -> None:
-            try:
-                msg = wire.decode(body)
-            except WireError as exc:
-                self._malformed("status", body, exc)
-                return
-            if not isinstance(msg, wire.StatusMsg):
-                self._malformed("status", body, WireError(f"{type(msg).__name__} on status"))
+            msg = self._decode_as(body, wire.StatusMsg, "status")
+            if msg is None:
                 return
             self._note_seq(market, msg.header.seq)
             if bool(msg.is_live) != market.is_live:
@@ -367,13 +371,8 @@ class Runtime:
         rec = self._rec_ex
 
         def on_order(body: bytes) -> None:
-            try:
-                msg = wire.decode(body)
-            except WireError as exc:
-                self._malformed("order", body, exc)
-                return
-            if not isinstance(msg, wire.OrderEventMsg):
-                self._malformed("order", body, WireError(f"{type(msg).__name__} on order"))
+            msg = self._decode_as(body, wire.OrderEventMsg, "order")
+            if msg is None:
                 return
             self._note_exec_seq(msg.header.seq)
             cid = msg.client_order_id
@@ -401,13 +400,8 @@ class Runtime:
         rec = self._rec_ex
 
         def on_fill(body: bytes) -> None:
-            try:
-                msg = wire.decode(body)
-            except WireError as exc:
-                self._malformed("fill", body, exc)
-                return
-            if not isinstance(msg, wire.FillMsg):
-                self._malformed("fill", body, WireError(f"{type(msg).__name__} on fill"))
+            msg = self._decode_as(body, wire.FillMsg, "fill")
+            if msg is None:
                 return
             self._note_exec_seq(msg.header.seq)
             if not ctx.orders.on_fill(msg.header.inst, msg.trade_id, msg.client_order_id):
