@@ -3,7 +3,9 @@
 
 Exit codes: 0 stopped by SIGINT/SIGTERM or ``--duration``; 1 the venue could not be reached
 for exchangeInfo; 2 bad flags or config (also: another live feed already publishes the
-symbol). Prints the counters as one JSON line on exit.
+symbol, or a broken audit chain). Prints the counters as one JSON line on exit. On the bus it
+writes ``<run>/audit/feed.<venue>.<SYMBOL>.jsonl`` (proc_start, config_change, proc_stop);
+``--print`` publishes nothing and writes no audit file.
 """
 
 import argparse
@@ -20,7 +22,10 @@ import uvloop
 
 from veloz import config as vconfig
 from veloz import log as vlog
+from veloz.audit import ProcAudit
+from veloz.bus.endpoints import claim
 from veloz.bus.md import BusPublisher
+from veloz.bus.md import md_name
 from veloz.bus.publisher import Publisher
 from veloz.bus.stdout import StdoutPublisher
 from veloz.errors import ConfigError
@@ -87,24 +92,38 @@ def main(argv: list[str] | None = None) -> int:
         if args.inst < 0:
             raise ConfigError(f"--inst {args.inst}: must be >= 0")
         cfg = _load(args)
-    except ConfigError as exc:
+        vlog.setup(cfg.log_level)
+        audit = ProcAudit.disabled() if args.print else _open_audit(cfg, argv)
+    except (VelozError, OSError) as exc:
         print(f"veloz feed: {exc}", file=sys.stderr)
         return 2
-    vlog.setup(cfg.log_level)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_run(cfg, args.inst, args.print, args.duration))
+    with audit, asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return audit.exit(runner.run(_run(cfg, args.inst, args.print, args.duration, audit)))
+
+
+def _open_audit(cfg: FeedProcessConfig, argv: list[str] | None) -> ProcAudit:
+    # The bus name is checked first: a second feed of the symbol is told who publishes it.
+    claim(cfg.bus, md_name(cfg.feed.venue, cfg.feed.symbol))
+    proc = f"feed.{cfg.feed.venue}.{cfg.feed.symbol.upper()}"  # the name `veloz up` gives it
+    return ProcAudit.start(cfg.bus.run_dir, proc, cfg, argv=argv)
 
 
 async def _run(
-    cfg: FeedProcessConfig, inst: int, print_events: bool, duration_s: float | None
+    cfg: FeedProcessConfig,
+    inst: int,
+    print_events: bool,
+    duration_s: float | None,
+    audit: ProcAudit,
 ) -> int:
     try:
         instrument = await load_instrument(cfg.feed)
     except ConfigError as exc:
         print(f"veloz feed: {exc}", file=sys.stderr)
+        audit.reason = "config_error"
         return 2
     except VelozError as exc:
         print(f"veloz feed: cannot load the instrument: {exc}", file=sys.stderr)
+        audit.reason = "venue_error"
         return 1
     publisher: Publisher
     printer: StdoutPublisher | None = None
@@ -126,14 +145,20 @@ async def _run(
             )
         except ConfigError as exc:
             print(f"veloz feed: {exc}", file=sys.stderr)
+            audit.reason = "config_error"
             return 2
         publisher = bus
     feed = BinanceFeed(cfg.feed, instrument, publisher, inst=inst)
     loop = asyncio.get_running_loop()
+
+    def stop(why: str) -> None:
+        audit.reason = audit.reason or why
+        feed.stop()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, feed.stop)
+        loop.add_signal_handler(sig, stop, sig.name)
     if duration_s is not None:
-        loop.call_later(duration_s, feed.stop)
+        loop.call_later(duration_s, stop, "duration")
     tasks = [asyncio.create_task(_status_lines(feed, bus, cfg.status_interval_s))]
     if bus is not None:
         tasks.append(asyncio.create_task(bus.run_instrument_loop(1.0)))
@@ -149,6 +174,7 @@ async def _run(
     line = {"type": "counters", "is_live": feed.is_live, "update_id": feed.update_id}
     if bus is not None:
         line |= {"bus_sent": bus.n_sent, "bus_dropped": bus.n_dropped}
+    audit.stop_data |= {"is_live": feed.is_live, "update_id": feed.update_id}
     sys.stdout.write(orjson.dumps(line | feed.counters.as_dict()).decode() + "\n")
     sys.stdout.flush()
     return 0

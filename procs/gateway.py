@@ -1,19 +1,18 @@
 """`veloz gateway`: the order gateway of one Binance product (the only process with trade keys).
 
 Exit codes: 0 stopped by SIGINT/SIGTERM; 1 the venue could not be reached or started; 2 bad
-flags, config or keys. Binds ``orders`` (PULL), ``exec`` (PUB) and ``control`` (REP: `veloz
-kill`, `veloz risk`), writes ``<run>/audit/gateway.jsonl`` (proc_start, key_use, order_sent,
-cancel, risk_state, operator_command, proc_stop). The trade key is ``--key NAME`` from the
-key store (`veloz keys`, scope trade, same venue), else the environment: ``VELOZ_API_KEY``
-with ``VELOZ_API_SECRET`` (HMAC) or ``VELOZ_API_ED25519_KEY_FILE`` (PKCS#8 PEM). Never
-logged.
+flags, config or keys (also a broken audit chain). Binds ``orders`` (PULL), ``exec`` (PUB)
+and ``control`` (REP: `veloz kill`, `veloz risk`), writes ``<run>/audit/gateway.jsonl``
+(proc_start, config_change, key_use, order_sent, cancel, risk_state, operator_command,
+proc_stop; group commit on the order path). The trade key is ``--key NAME`` from the key
+store (`veloz keys`, scope trade, same venue), else the environment: ``VELOZ_API_KEY`` with
+``VELOZ_API_SECRET`` (HMAC) or ``VELOZ_API_ED25519_KEY_FILE`` (PKCS#8 PEM). Never logged.
 """
 
 import argparse
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import os
 import signal
 import sys
@@ -21,19 +20,20 @@ from pathlib import Path
 
 import uvloop
 
-from veloz import __version__
 from veloz import config as vconfig
 from veloz import keys
 from veloz import log as vlog
-from veloz.audit.log import AuditConfig
-from veloz.audit.log import AuditLog
-from veloz.audit.record import Kind
+from veloz.audit import AuditConfig
+from veloz.audit import Kind
+from veloz.audit import ProcAudit
+from veloz.bus.endpoints import claim
 from veloz.bus.sockets import PubSocket
 from veloz.bus.sockets import PullSocket
 from veloz.bus.sockets import RepSocket
 from veloz.bus.sockets import SubSocket
 from veloz.errors import ConfigError
 from veloz.errors import VelozError
+from veloz.keys.store import api_key_hint
 from veloz.oms.config import GatewayConfig
 from veloz.oms.gateway import AUDIT_FSYNC_MS
 from veloz.oms.gateway import Gateway
@@ -79,16 +79,40 @@ def main(argv: list[str] | None = None) -> int:
         if args.run_dir is not None:
             cfg = dataclasses.replace(cfg, bus=cfg.bus.with_run_dir(args.run_dir))
         vlog.setup(cfg.log_level)  # before the key is loaded: its use is logged (not the key)
-        signer = _stored_signer(args.key, cfg.venue) if args.key else signer_from_env(os.environ)
-    except ConfigError as exc:
+        claim(cfg.bus, "exec")  # a second gateway is told who runs, before the audit file
+        audit = ProcAudit.start(
+            cfg.bus.run_dir, "gateway", cfg, argv=argv, audit=_AUDIT, data={"venue": cfg.venue}
+        )
+    except (VelozError, OSError) as exc:
         print(f"veloz gateway: {exc}", file=sys.stderr)
         return 2
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_run(cfg, signer, key_name=args.key or "env"))
+    with audit:
+        try:
+            signer = _signer(args.key, cfg.venue, audit)
+        except ConfigError as exc:
+            print(f"veloz gateway: {exc}", file=sys.stderr)
+            return audit.exit(2, "key_refused")
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return audit.exit(runner.run(_run(cfg, signer, audit)))
 
 
-def _stored_signer(name: str, venue: str) -> Signer:
-    key = keys.load(name, scope="trade", for_process="gateway")
+def _signer(name: str | None, venue: str, audit: ProcAudit) -> Signer:
+    # The stored key records its own key_use (veloz.keys.load); the environment's is here.
+    if name:
+        return _stored_signer(name, venue, audit)
+    use = {"key": "env", "scope": "trade", "process": "gateway", "venue": venue}
+    try:
+        signer = signer_from_env(os.environ)
+    except ConfigError as exc:
+        audit.append(Kind.KEY_USE, use | {"result": "refused", "error": str(exc)[:200]})
+        raise
+    hint = api_key_hint(signer.api_key)
+    audit.append(Kind.KEY_USE, use | {"result": "loaded", "api_key_hint": hint})
+    return signer
+
+
+def _stored_signer(name: str, venue: str, audit: ProcAudit | None = None) -> Signer:
+    key = keys.load(name, scope="trade", for_process="gateway", audit=audit)
     if key.venue != venue:
         raise ConfigError(f"--key {name}: the key is for {key.venue}, this gateway is {venue}")
     if key.kind == "ed25519":
@@ -96,16 +120,16 @@ def _stored_signer(name: str, venue: str) -> Signer:
     return HmacSigner(key.api_key, key.secret.reveal())
 
 
-def _config_hash(cfg: GatewayConfig) -> str:
-    # sha256 of the effective config's repr: a change of any key changes it.
-    return hashlib.sha256(repr(cfg).encode()).hexdigest()
-
-
-async def _run(cfg: GatewayConfig, signer: Signer, key_name: str = "env") -> int:
+async def _run(cfg: GatewayConfig, signer: Signer, audit: ProcAudit) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        audit.reason = audit.reason or sig.name
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     venue = BinanceVenue(
         cfg.venue, signer, rest_url=cfg.rest_url, ws_url=cfg.ws_url, transport=cfg.transport
     )
@@ -120,19 +144,12 @@ async def _run(cfg: GatewayConfig, signer: Signer, key_name: str = "env") -> int
         ):
             journal = Journal(journal_path(cfg.bus.run_dir))
             stack.callback(journal.close)
-            audit = AuditLog.in_run_dir(cfg.bus.run_dir, "gateway", _AUDIT)
-            stack.callback(audit.close)
-            audit.append(
-                Kind.PROC_START,
-                {"version": __version__, "config_sha256": _config_hash(cfg), "venue": cfg.venue},
-            )
-            audit.append(Kind.KEY_USE, {"key": key_name, "scope": "trade", "venue": cfg.venue})
             webhook = None
             if cfg.risk.webhook_url:
                 webhook = WebhookSender(cfg.risk.webhook_url, cfg.risk.webhook_timeout_s)
                 webhook.start()
                 stack.callback(webhook.stop)
-            gw = Gateway(cfg, venue, out, journal=journal, audit=audit, webhook=webhook)
+            gw = Gateway(cfg, venue, out, journal=journal, audit=audit.log, webhook=webhook)
             md.subscribe(gw.md_prefixes())
             for name in gw.md_names():
                 md.add(name)
@@ -140,12 +157,14 @@ async def _run(cfg: GatewayConfig, signer: Signer, key_name: str = "env") -> int
                 await gw.run(orders, md, stop, md.rediscover, control)
             finally:
                 gw.latency.write(cfg.bus.run_dir)
-                audit.append(Kind.PROC_STOP, {"risk_state": gw.risk.state.name})
+                audit.stop_data["risk_state"] = gw.risk.state.name
     except ConfigError as exc:
         print(f"veloz gateway: {exc}", file=sys.stderr)
+        audit.reason = "config_error"
         return 2
     except VelozError as exc:
         print(f"veloz gateway: cannot start on {cfg.venue}: {exc}", file=sys.stderr)
+        audit.reason = "venue_error"
         return 1
     finally:
         await venue.close()

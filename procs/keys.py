@@ -1,20 +1,33 @@
 """`veloz keys add|list|remove`: manage the named API keys of `veloz.keys`.
 
 Secrets come only from stdin, a PEM file or a terminal prompt, never from argv; output shows
-API keys as a 4+4 hint and never a secret. Exit codes: 0 done, 1 store refused (wrong
-passphrase, unknown or duplicate name), 2 bad usage or input.
+API keys as a 4+4 hint and never a secret. ``add`` and ``remove`` are operator commands: each
+attempt that reaches the store is an ``operator_command`` audit record (key name, venue,
+scope, kind, backend, result; never the secret or the API key) in ``<run>/audit/keys.jsonl``
+with ``--run-dir``, else in ``$VELOZ_AUDIT_DIR``, else in ``audit/keys.jsonl`` beside the key
+file (`audit_dir`). Exit codes: 0 done, 1 store refused (wrong passphrase, unknown or
+duplicate name, audit file unusable), 2 bad usage or input.
 """
 
 import argparse
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from veloz import log as vlog
+from veloz.audit import AuditLog
+from veloz.audit import Kind
+from veloz.audit.proc import AUDIT_DIR_ENV
 from veloz.errors import ConfigError
+from veloz.errors import WireError
+from veloz.keys.store import AUDIT_PROC
 from veloz.keys.store import SCOPES
 from veloz.keys.store import ApiKey
+from veloz.keys.store import KeyStore
+from veloz.keys.store import audit_dir
 from veloz.keys.store import make_key
 from veloz.keys.store import open_store
 
@@ -33,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--backend", choices=["auto", "keyring", "file"], help="default: auto")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default="WARNING")
+    p.add_argument(
+        "--run-dir", type=Path, metavar="DIR", help="audit to DIR/audit (default: beside keys)"
+    )
     sub = p.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="store a key (secret from stdin, a PEM file or a prompt)")
     add.add_argument("name")
@@ -95,30 +111,59 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     vlog.setup(args.log_level)
     try:
-        store = open_store(backend=args.backend)
-        if args.action == "add":
-            key = _read_key(args)
-            store.add(key, replace=args.replace)
-            print(f"stored key {key.name} ({key.venue}, {key.scope}) in {store.backend}")
-        elif args.action == "list":
-            infos = store.entries()
-            if not infos:
-                print(f"no keys in {store.backend}")
-            rows = [("NAME", "VENUE", "SCOPE", "KIND", "API KEY", "BACKEND")]
-            rows += [(i.name, i.venue, i.scope, i.kind, i.api_key_hint, i.backend) for i in infos]
-            widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-            for r in rows if infos else []:
-                print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-        else:
-            store.remove(args.name)
-            print(f"removed key {args.name} from {store.backend}")
+        if args.action == "list":
+            _list(open_store(backend=args.backend))
+            return 0
+        key = _read_key(args) if args.action == "add" else None
+        with _open_audit(args.run_dir) as audit:
+            store = open_store(backend=args.backend)
+            return _change(store, args, key, audit)
     except _Usage as exc:
         print(f"veloz keys: {exc}", file=sys.stderr)
         return 2
-    except ConfigError as exc:
+    except (ConfigError, WireError, OSError) as exc:
         print(f"veloz keys: {exc}", file=sys.stderr)
         return 1
+
+
+def _open_audit(run_dir: Path | None) -> AuditLog:
+    # Opened before the store is touched: no key change happens unaudited.
+    if run_dir is not None:
+        return AuditLog.in_run_dir(run_dir, AUDIT_PROC)
+    where = Path(os.environ.get(AUDIT_DIR_ENV) or audit_dir(os.environ))
+    return AuditLog(where / f"{AUDIT_PROC}.jsonl", AUDIT_PROC)
+
+
+def _change(store: KeyStore, args: argparse.Namespace, key: ApiKey | None, audit: AuditLog) -> int:
+    # One add or remove, and its operator_command record whatever the outcome.
+    rec: dict[str, Any] = {"command": f"keys {args.action}", "key": args.name}
+    rec["backend"] = store.backend
+    try:
+        if key is not None:
+            rec |= {"venue": key.venue, "scope": key.scope, "kind": key.kind}
+            rec["replace"] = bool(args.replace)
+            store.add(key, replace=args.replace)
+            print(f"stored key {key.name} ({key.venue}, {key.scope}) in {store.backend}")
+        else:
+            info = store.remove(args.name)
+            rec |= {"venue": info.venue, "scope": info.scope, "kind": info.kind}
+            print(f"removed key {args.name} from {store.backend}")
+    except ConfigError as exc:
+        audit.append(Kind.OPERATOR_COMMAND, rec | {"result": "refused", "error": str(exc)[:200]})
+        raise
+    audit.append(Kind.OPERATOR_COMMAND, rec | {"result": "ok"})
     return 0
+
+
+def _list(store: KeyStore) -> None:
+    infos = store.entries()
+    if not infos:
+        print(f"no keys in {store.backend}")
+    rows = [("NAME", "VENUE", "SCOPE", "KIND", "API KEY", "BACKEND")]
+    rows += [(i.name, i.venue, i.scope, i.kind, i.api_key_hint, i.backend) for i in infos]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    for r in rows if infos else []:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """`veloz strategy`: run the configured strategies on the bus, pinned to a core.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM (or ``--duration``) after on_stop, cancels and the
-latency file; 2 bad flags, config, strategy path or core. Logs ``key=value`` lines to stderr.
+latency file; 2 bad flags, config, strategy path or core (or a broken audit chain). Logs
+``key=value`` lines to stderr. Writes ``<run>/audit/strategy.<proc>.jsonl``: proc_start,
+config_change, one proc_stop with a ``strategy`` field per strategy a callback exception
+stopped (FAILED), and the process's proc_stop.
 """
 
 import argparse
@@ -14,8 +17,13 @@ from types import FrameType
 
 from veloz import config as vconfig
 from veloz import log as vlog
+from veloz.audit import Kind
+from veloz.audit import ProcAudit
+from veloz.bus.endpoints import claim
 from veloz.errors import ConfigError
+from veloz.errors import VelozError
 from veloz.strategy.base import Strategy
+from veloz.strategy.base import StrategyState
 from veloz.strategy.config import StrategyProcessConfig
 from veloz.strategy.loader import load_class
 from veloz.strategy.loop import BusLoop
@@ -66,6 +74,14 @@ def _strategies(cfg: StrategyProcessConfig, config_dir: Path) -> list[Strategy]:
     return out
 
 
+def _build(cfg: StrategyProcessConfig, config_dir: Path) -> BusLoop:
+    strategies = _strategies(cfg, config_dir)
+    if cfg.cpu is not None:
+        pin_cpu(cfg.cpu)
+    pairs = list(zip(cfg.strategies, strategies, strict=True))
+    return BusLoop(cfg, lambda send: Runtime(cfg.proc, pairs, send, cfg.start_timeout_s))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the strategy process until SIGINT/SIGTERM or ``--duration``; return the exit code."""
     try:
@@ -75,31 +91,46 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = _load(args)
         vlog.setup(cfg.log_level)
-        strategies = _strategies(cfg, args.config.resolve().parent)
-        if cfg.cpu is not None:
-            pin_cpu(cfg.cpu)
-        loop = BusLoop(
-            cfg,
-            lambda send: Runtime(
-                cfg.proc, zip(cfg.strategies, strategies, strict=True), send, cfg.start_timeout_s
-            ),
-        )
-    except ConfigError as exc:
+        proc = f"strategy.{cfg.proc}"
+        claim(cfg.bus, proc)  # a second process of this name is told who runs it
+        audit = ProcAudit.start(cfg.bus.run_dir, proc, cfg, argv=argv)
+    except (VelozError, OSError) as exc:
         print(f"veloz strategy: {exc}", file=sys.stderr)
         return 2
+    with audit:
+        try:
+            loop = _build(cfg, args.config.resolve().parent)
+        except ConfigError as exc:
+            print(f"veloz strategy: {exc}", file=sys.stderr)
+            return audit.exit(2, "config_error")
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("strategy.signal signal=%s", signal.Signals(signum).name)
-        loop.request_stop()
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("strategy.signal signal=%s", signal.Signals(signum).name)
+            audit.reason = audit.reason or signal.Signals(signum).name
+            loop.request_stop()
 
-    signal.set_wakeup_fd(loop.wakeup_fd)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-    try:
-        loop.run(args.duration)
-    finally:
-        signal.set_wakeup_fd(-1)
-    return 0
+        signal.set_wakeup_fd(loop.wakeup_fd)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, on_signal)
+        try:
+            loop.run(args.duration)
+        finally:
+            signal.set_wakeup_fd(-1)
+            _audit_strategies(audit, loop.runtime)
+        return audit.exit(0, audit.reason or "duration")
+
+
+def _audit_strategies(audit: ProcAudit, runtime: Runtime) -> None:
+    # A strategy that failed is a critical action of its own. The runtime has no hook to
+    # report it when it happens, so it is recorded here, at the process's stop.
+    states = {}
+    for slot in runtime.slots:
+        ctx = slot.ctx
+        states[ctx.name] = StrategyState.NAMES[ctx.state]
+        if ctx.state == StrategyState.FAILED:
+            data = {"strategy": ctx.name, "state": "FAILED", "n_errors": ctx.n_errors}
+            audit.append(Kind.PROC_STOP, data | {"error": slot.tally.error[:200]})
+    audit.stop_data["strategies"] = states
 
 
 if __name__ == "__main__":

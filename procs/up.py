@@ -4,7 +4,9 @@ Exit codes: 0 a clean run (stopped by SIGINT/SIGTERM or ``--duration``, every ch
 with 0); 1 a child was given up (too many restarts, bad config, no ready file) or did not
 stop cleanly; 2 bad flags or config. Prints the latency report, what each strategy did
 (orders, fills, rejects, positions, PnL) and a per-child summary on stdout at the end;
-logs to stderr; children log to ``<run>/log/<child>.log``.
+logs to stderr; children log to ``<run>/log/<child>.log``. Audits to ``<run>/audit/up.jsonl``:
+its own proc_start / config_change / proc_stop, and each child's start, exit, restart,
+give-up and stop (records with a ``child`` field; every child also keeps its own file).
 """
 
 import argparse
@@ -17,8 +19,10 @@ from pathlib import Path
 import uvloop
 
 from veloz import log as vlog
+from veloz.audit import ProcAudit
 from veloz.config.emit import dumps
 from veloz.errors import ConfigError
+from veloz.errors import VelozError
 from veloz.up.config import DEFAULT_CONFIG
 from veloz.up.config import UpConfig
 from veloz.up.config import load_up_config
@@ -76,24 +80,38 @@ def main(argv: list[str] | None = None) -> int:
     vlog.setup(cfg.log_level)
     try:
         run_dir = prepare_run_dir(cfg)
-        children = build_children(cfg)
-    except (ConfigError, OSError) as exc:
+        audit = ProcAudit.start(run_dir, "up", cfg, argv=argv)
+    except (VelozError, OSError) as exc:
         print(f"veloz up: {exc}", file=sys.stderr)
         return 2
-    log.info(
-        "up.start run_dir=%s children=%s duration_s=%g",
-        run_dir,
-        ",".join(c.name for c in children),
-        cfg.duration_s,
-    )
-    sup = Supervisor(
-        children,
-        restart_policy(cfg),
-        stop_timeout_s=cfg.stop_timeout_s,
-        duration_s=cfg.duration_s,
-    )
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        rc = runner.run(sup.run())
+    with audit:
+        try:
+            children = build_children(cfg)
+        except (ConfigError, OSError) as exc:
+            print(f"veloz up: {exc}", file=sys.stderr)
+            return audit.exit(2, "config_error")
+        log.info(
+            "up.start run_dir=%s children=%s duration_s=%g",
+            run_dir,
+            ",".join(c.name for c in children),
+            cfg.duration_s,
+        )
+        sup = Supervisor(
+            children,
+            restart_policy(cfg),
+            stop_timeout_s=cfg.stop_timeout_s,
+            duration_s=cfg.duration_s,
+            audit=audit.log,
+        )
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            rc = runner.run(sup.run())
+        _report(cfg, run_dir, sup)
+        log.info("up.done rc=%d reason=%s", rc, sup.stop_reason)
+        gave_up = [st.name for st in sup.states.values() if st.gave_up]
+        return audit.exit(rc, sup.stop_reason, {"gave_up": gave_up})
+
+
+def _report(cfg: UpConfig, run_dir: Path, sup: Supervisor) -> None:
     try:
         print(latency_report(run_dir))
     except (ImportError, OSError, ValueError) as exc:
@@ -102,8 +120,6 @@ def main(argv: list[str] | None = None) -> int:
         print(strategies_report(run_dir, strategy_procs(cfg)), end="")
     print()
     print(sup.summary())
-    log.info("up.done rc=%d reason=%s", rc, sup.stop_reason)
-    return rc
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """`veloz keys` as a real process: secrets on stdin never reach argv, output, logs or disk."""
 
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.sim_load import SimProc
+from veloz.audit import verify
 from veloz.bus.endpoints import BusConfig
 from veloz.bus.endpoints import bind_name
 from veloz.bus.sockets import SubSocket
@@ -79,6 +81,15 @@ def test_keys_cli_process_never_writes_plaintext_anywhere(tmp_path: Path) -> Non
     removed = _veloz(env, "remove", "gw")
     assert removed.returncode == 0 and SECRET not in removed.stdout + removed.stderr
     assert "no keys" in _veloz(env, "list").stdout
+    # add and remove are operator commands, audited beside the key file (list is not)
+    audit = key_file.parent / "audit" / "keys.jsonl"
+    assert verify(audit).is_intact
+    recs = [json.loads(line) for line in audit.read_text().splitlines()[1:]]
+    assert [(r["kind"], r["data"]["command"], r["data"]["result"]) for r in recs] == [
+        ("operator_command", "keys add", "ok"),
+        ("operator_command", "keys remove", "ok"),
+    ]
+    assert {r["data"]["scope"] for r in recs} == {"trade"} and recs[0]["data"]["key"] == "gw"
 
 
 def test_keys_cli_process_without_passphrase_or_tty_exits_1(tmp_path: Path) -> None:
@@ -172,6 +183,12 @@ def test_gateway_with_stored_trade_key_runs_and_writes_no_secret(
         "keys_loaded name=sim-trade scope=trade process=gateway"
         in (run_dir / "gateway.log").read_text()
     )
+    audit = run_dir / "audit" / "gateway.jsonl"
+    assert verify(audit).is_intact
+    recs = [json.loads(line) for line in audit.read_text().splitlines()[1:]]
+    (use,) = [r["data"] for r in recs if r["kind"] == "key_use"]
+    assert (use["key"], use["scope"], use["result"]) == ("sim-trade", "trade", "loaded")
+    assert recs[0]["kind"] == "proc_start" and recs[-1]["kind"] == "proc_stop"
     secret = sim.secret
     for path in run_dir.rglob("*"):
         if path.is_file():
@@ -194,3 +211,7 @@ def test_gateway_with_unusable_stored_key_exits_2(
     proc = _start_gateway(run_dir, env, conf, key)
     assert proc.wait(30) == 2
     assert message in (run_dir / "gateway.log").read_text()
+    audit = run_dir / "audit" / "gateway.jsonl"
+    recs = [json.loads(line) for line in audit.read_text().splitlines()[1:]]
+    assert [r["kind"] for r in recs] == ["proc_start", "key_use", "proc_stop"]
+    assert recs[1]["data"]["key"] == key and recs[2]["data"]["rc"] == 2

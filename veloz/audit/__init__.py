@@ -7,6 +7,7 @@ Must not hold or log secrets, and is wired into processes by `procs/`, never by 
 from veloz.audit.log import AuditConfig
 from veloz.audit.log import AuditLog
 from veloz.audit.log import audit_path
+from veloz.audit.proc import ProcAudit
 from veloz.audit.record import Kind
 from veloz.audit.verify import Finding
 from veloz.audit.verify import Problem
@@ -19,6 +20,7 @@ __all__ = [
     "Finding",
     "Kind",
     "Problem",
+    "ProcAudit",
     "Report",
     "audit_path",
     "verify",

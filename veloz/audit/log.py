@@ -186,7 +186,7 @@ class AuditLog:
         except BaseException:
             os.close(self._fd)
             raise
-        log.info(
+        log.debug(  # the tail is anchored by audit_close (INFO); opening is routine
             "audit_open path=%s proc=%s seq=%d head=%s file_id=%s",
             self.path,
             proc,

@@ -23,6 +23,7 @@ __all__ = [
     "canonical",
     "check_data",
     "encode_record",
+    "is_secret_key",
     "record_hash",
 ]
 
@@ -115,7 +116,12 @@ def encode_record(
 
 
 @functools.lru_cache(maxsize=1024)
-def _is_secret_key(key: str) -> bool:
+def is_secret_key(key: str) -> bool:
+    """Return True when `key` names a secret (secret, signature, password, passphrase, ...).
+
+    Such keys are refused in record data, and their values are never written anywhere in an
+    audit file (config digests write only a digest for them).
+    """
     return _SECRET_KEY_RE.search(key) is not None
 
 
@@ -129,7 +135,7 @@ def _check_value(value: Any, where: str) -> None:
         for key, item in value.items():
             if type(key) is not str:
                 raise ValueError(f"audit data key {key!r} under {where!r} is not a str")
-            if _is_secret_key(key):
+            if is_secret_key(key):
                 raise ValueError(f"audit data key {key!r} names a secret: callers pass none")
             _check_value(item, key)
     elif kind is list or kind is tuple:

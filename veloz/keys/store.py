@@ -1,8 +1,10 @@
 """Named API keys at rest: the system keyring when a real one works, else a sealed file.
 
 Owns the key record (`ApiKey`), both backends, backend choice, the passphrase source and the
-scope guard in `load`. Must not log or print secret material or API keys (only a 4+4 hint),
-put secrets in argv or config, or import a venue: callers turn an `ApiKey` into a signer.
+scope guard and ``key_use`` audit record in `load` (through the `AuditSink` protocol, so it
+never imports the audit package). Must not log, print or audit secret material or API keys
+(only a 4+4 hint), put secrets in argv or config, or import a venue: callers turn an `ApiKey`
+into a signer.
 """
 
 import contextlib
@@ -31,15 +33,18 @@ from veloz.keys.sealed import unseal
 from veloz.keys.secret import Secret
 
 __all__ = [
+    "AUDIT_PROC",
     "KINDS",
     "LOADERS",
     "SCOPES",
     "ApiKey",
+    "AuditSink",
     "FileStore",
     "KeyInfo",
     "KeyStore",
     "KeyringStore",
     "api_key_hint",
+    "audit_dir",
     "default_path",
     "load",
     "make_key",
@@ -67,6 +72,20 @@ _KEYRING_SERVICE = "veloz"
 _KEYRING_INDEX = "__index__"
 
 PassphraseFn = Callable[[bool], str]
+AUDIT_PROC = "keys"  # the audit file of `veloz keys`: <dir>/audit/keys.jsonl
+_ERROR_MAX = 200
+
+
+class AuditSink(Protocol):
+    """Where key records go: an audit log's ``append`` (`veloz.audit.ProcAudit` fits).
+
+    Kept a protocol so key storage does not import the audit package; data holds names,
+    scopes and backends only, never a secret or a whole API key.
+    """
+
+    def append(self, kind: str, data: Mapping[str, Any]) -> int:
+        """Append one record of `kind` (``key_use``, ``operator_command``)."""
+        ...
 
 
 def api_key_hint(api_key: str) -> str:
@@ -173,6 +192,14 @@ def _from_record(name: str, rec: Any) -> ApiKey:
         raise ConfigError(f"key {name!r}: stored record is malformed") from None
 
 
+def _removed_info(get: Callable[[], ApiKey], name: str, backend: str) -> KeyInfo:
+    # What a removed key was; a malformed record must still be removable.
+    try:
+        return get().info(backend)
+    except ConfigError:
+        return KeyInfo(name, "?", "?", "?", "***", backend)
+
+
 class KeyStore(Protocol):
     """Where named keys live. Every method may raise ConfigError with one clear line."""
 
@@ -193,8 +220,8 @@ class KeyStore(Protocol):
         """Return every key's `KeyInfo`, sorted by name."""
         ...
 
-    def remove(self, name: str) -> None:
-        """Delete the key called `name`; a missing name is a ConfigError."""
+    def remove(self, name: str) -> KeyInfo:
+        """Delete the key called `name` and return what it was; a missing name is an error."""
         ...
 
 
@@ -204,6 +231,15 @@ def default_path(env: Mapping[str, str]) -> Path:
         return Path(env["VELOZ_KEYS_FILE"]).expanduser()
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "veloz" / "keys.enc"
+
+
+def audit_dir(env: Mapping[str, str]) -> Path:
+    """Return where `veloz keys` keeps its audit file without ``--run-dir``.
+
+    ``audit/`` beside the key file (`default_path`), whichever backend holds the keys: with
+    the keyring it is ``~/.config/veloz/audit`` (or ``$XDG_CONFIG_HOME/veloz/audit``).
+    """
+    return default_path(env).parent / "audit"
 
 
 def _has_tty() -> bool:
@@ -348,14 +384,16 @@ class FileStore:
         keys = self._read()
         return [_from_record(n, keys[n]).info(self.backend) for n in sorted(keys)]
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str) -> KeyInfo:
         """Delete the key called `name` (see `KeyStore.remove`)."""
         with self._locked():
             keys = self._read()
             if name not in keys:
                 raise ConfigError(f"no key named {name!r} in {self.backend}")
+            info = _removed_info(lambda: _from_record(name, keys[name]), name, self.backend)
             del keys[name]
             self._write(keys, creating=False)
+        return info
 
 
 def _is_usable(kr: Any) -> bool:
@@ -454,13 +492,15 @@ class KeyringStore:
         """Return every key's `KeyInfo`, sorted by name."""
         return [self.get(n).info(self.backend) for n in sorted(self._index())]
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str) -> KeyInfo:
         """Delete the key called `name` (see `KeyStore.remove`)."""
         names = self._index()
         if name not in names:
             raise ConfigError(f"no key named {name!r} in {self.backend}")
+        info = _removed_info(lambda: self.get(name), name, self.backend)
         self._call("delete_password", name)
         self._call("set_password", _KEYRING_INDEX, json.dumps([n for n in names if n != name]))
+        return info
 
 
 def open_store(
@@ -510,6 +550,7 @@ def load(
     for_process: str,
     store: KeyStore | None = None,
     env: Mapping[str, str] | None = None,
+    audit: AuditSink | None = None,
 ) -> ApiKey:
     """Load key `name` for process `for_process`, which must be allowed `scope`.
 
@@ -530,6 +571,9 @@ def load(
         None opens the default store from `env`.
     env : Mapping[str, str] | None
         For `open_store` when `store` is None.
+    audit : AuditSink | None
+        Gets one ``key_use`` record: ``result`` ``loaded`` (with venue, kind, API key hint
+        and backend) or ``refused`` (with the one-line reason). Never the secret.
 
     Raises
     ------
@@ -537,6 +581,38 @@ def load(
         Unknown scope, a process not allowed that scope, a missing key, a scope mismatch, or
         any store error.
     """
+    use: dict[str, Any] = {"key": name, "scope": scope, "process": for_process}
+    try:
+        key, backend = _load(name, scope, for_process, store, env)
+    except ConfigError as exc:
+        if audit is not None:
+            audit.append("key_use", use | {"result": "refused", "error": str(exc)[:_ERROR_MAX]})
+        raise
+    if audit is not None:
+        hint = api_key_hint(key.api_key)
+        audit.append(
+            "key_use",
+            use
+            | {"result": "loaded", "venue": key.venue, "kind": key.kind}
+            | {"api_key_hint": hint, "backend": backend},
+        )
+    log.info(
+        "keys_loaded name=%s scope=%s process=%s backend=%s",
+        name,
+        scope,
+        for_process,
+        backend,
+    )
+    return key
+
+
+def _load(
+    name: str,
+    scope: str,
+    for_process: str,
+    store: KeyStore | None,
+    env: Mapping[str, str] | None,
+) -> tuple[ApiKey, str]:
     if scope not in SCOPES:
         raise ConfigError(f"scope {scope!r}: must be one of {', '.join(SCOPES)}")
     if for_process not in LOADERS[scope]:
@@ -546,11 +622,4 @@ def load(
     key = store.get(name)
     if key.scope != scope:
         raise ConfigError(f"key {name!r} has scope {key.scope}; it cannot be loaded as {scope}")
-    log.info(
-        "keys_loaded name=%s scope=%s process=%s backend=%s",
-        name,
-        scope,
-        for_process,
-        store.backend,
-    )
-    return key
+    return key, store.backend

@@ -4,8 +4,10 @@ Owns the children's lifecycle: start in the given order (waiting for a child's r
 when it has one), CPU pinning of each child pid, stdout+stderr to a log file per child,
 restart with exponential backoff after an unexpected exit, giving up (and stopping the run,
 exit 1) after too many restarts in a minute, and the stop sequence (reverse order, SIGTERM,
-then SIGKILL after a timeout). Must not know what the children are: `veloz.up.plan` turns
-the up.toml into `ChildSpec` s, and never holds secrets beyond the environment it is handed.
+then SIGKILL after a timeout), and the audit records of all of it (``<run>/audit/up.jsonl``:
+proc_start / proc_stop with a ``child`` field, operator_command for signals). Must not know
+what the children are: `veloz.up.plan` turns the up.toml into `ChildSpec` s, and never holds
+secrets beyond the environment it is handed (the environment is never audited).
 """
 
 import asyncio
@@ -23,9 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from veloz.audit import AuditLog
+from veloz.audit import Kind
+from veloz.audit.proc import redact_argv
 from veloz.errors import VelozError
 
 __all__ = ["ChildSpec", "ChildState", "RestartPolicy", "Supervisor"]
@@ -120,6 +126,13 @@ class Supervisor:
         SIGTERM -> this long -> SIGKILL, per child.
     duration_s : float
         Stop the run after this many seconds (counted from the call to `run`); 0 = never.
+    audit : AuditLog or None
+        Gets one record per child event: ``proc_start`` (child, pid, start, restart, cpu,
+        argv) at each spawn; ``proc_stop`` (child, pid, rc, ``signal`` when killed by one,
+        ran_ms, reason ``exit`` / ``ready_timeout`` / ``spawn_failed`` / ``stop``, and for an
+        unexpected exit the ``action`` taken: ``restart`` with ``restart_in_ms``, or
+        ``give_up`` with ``give_up``); ``operator_command`` for SIGINT/SIGTERM. A failing
+        write is counted in ``n_audit_errors`` and logged, never raised.
     """
 
     def __init__(
@@ -129,6 +142,7 @@ class Supervisor:
         *,
         stop_timeout_s: float = 10.0,
         duration_s: float = 0.0,
+        audit: AuditLog | None = None,
     ) -> None:
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
@@ -140,6 +154,9 @@ class Supervisor:
         self.states = {s.name: ChildState(s.name) for s in specs}
         self.stop_reason = ""
         self.n_signals = 0
+        self.n_audit_errors = 0
+        self._audit = audit
+        self._started: dict[str, float] = {}  # child -> monotonic s of its last spawn
         self._procs: dict[str, asyncio.subprocess.Process] = {}
         self._stop = asyncio.Event()  # binds to the running loop on first use (3.10+)
         self._failed = False
@@ -203,6 +220,8 @@ class Supervisor:
     def _on_signal(self, sig: int) -> None:
         self.n_signals += 1
         name = signal.Signals(sig).name
+        command = "stop" if self.n_signals == 1 else "kill_all"
+        self._record(Kind.OPERATOR_COMMAND, {"command": command, "signal": name})
         if self.n_signals == 1:
             self.request_stop(name)
             return
@@ -226,6 +245,7 @@ class Supervisor:
         while not self._stop.is_set():
             proc = await self._spawn(spec, st)
             if proc is None:
+                self._record_stop(spec, 0, None, "spawn_failed", {"action": "give_up"})
                 self._give_up(spec, st, "spawn_failed")
                 return
             started = time.monotonic()
@@ -239,6 +259,7 @@ class Supervisor:
                 self._kill(spec.name, proc)
                 await proc.wait()
                 st.exit_codes.append(_rc(proc))
+                self._record_stop(spec, proc.pid, _rc(proc), "ready_timeout", {"action": "give_up"})
                 self._give_up(spec, st, "ready_timeout")
                 return
             rc = await proc.wait()
@@ -255,17 +276,22 @@ class Supervisor:
                 st.n_restarts,
                 spec.log_path,
             )
-            if rc == _CONFIG_ERROR_RC and ran_s < _CONFIG_ERROR_WINDOW_S:
-                self._give_up(spec, st, "config_error")
-                return
             now = time.monotonic()
             while restarts and now - restarts[0] > self.policy.window_s:
                 restarts.popleft()
-            if len(restarts) >= self.policy.max_restarts:
-                self._give_up(spec, st, "too_many_restarts")
+            why = ""
+            if rc == _CONFIG_ERROR_RC and ran_s < _CONFIG_ERROR_WINDOW_S:
+                why = "config_error"
+            elif len(restarts) >= self.policy.max_restarts:
+                why = "too_many_restarts"
+            if why:
+                self._record_stop(spec, proc.pid, rc, "exit", {"action": "give_up", "give_up": why})
+                self._give_up(spec, st, why)
                 return
             restarts.append(now)
             delay = min(self.policy.max_s, self.policy.min_s * 2 ** (len(restarts) - 1))
+            then = {"action": "restart", "restart_in_ms": int(delay * 1000)}
+            self._record_stop(spec, proc.pid, rc, "exit", then)
             log.info("child.restart name=%s in_s=%.2f restart=%d", spec.name, delay, len(restarts))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
@@ -306,9 +332,21 @@ class Supervisor:
             log.error("child.spawn_failed name=%s error=%s", spec.name, exc)
             return None
         self._procs[spec.name] = proc
+        self._started[spec.name] = time.monotonic()
         st.pid = proc.pid
         st.n_starts += 1
         cpu = self._pin(spec, proc.pid)
+        self._record(
+            Kind.PROC_START,
+            {
+                "child": spec.name,
+                "pid": proc.pid,
+                "start": st.n_starts,
+                "restart": st.n_restarts,
+                "cpu": cpu,
+                "argv": redact_argv(argv),
+            },
+        )
         log.info(
             "child.start name=%s pid=%d cpu=%s start=%d log=%s",
             spec.name,
@@ -364,6 +402,7 @@ class Supervisor:
                 continue
             if proc.returncode is None:
                 t0 = time.monotonic()
+                n_killed = st.n_killed
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGTERM)
                 try:
@@ -386,8 +425,40 @@ class Supervisor:
                     time.monotonic() - t0,
                 )
                 st.exit_codes.append(_rc(proc))
+                stop: dict[str, Any] = {"stop_reason": self.stop_reason, "sent": "SIGTERM"}
+                stop |= {"killed": st.n_killed > n_killed, "stop_ms": _ms(time.monotonic() - t0)}
+                self._record_stop(spec, proc.pid, _rc(proc), "stop", stop)
             elif len(st.exit_codes) < st.n_starts:
                 st.exit_codes.append(_rc(proc))  # exited while the stop began
+                late = {"stop_reason": self.stop_reason, "sent": None, "killed": False}
+                self._record_stop(spec, proc.pid, _rc(proc), "stop", late)
+
+    def _record_stop(
+        self, spec: ChildSpec, pid: int, rc: int | None, reason: str, extra: Mapping[str, Any]
+    ) -> None:
+        data: dict[str, Any] = {"child": spec.name, "pid": pid, "rc": rc, "reason": reason}
+        if rc is not None and rc < 0:
+            data["signal"] = -rc  # killed by a signal: kill -9 shows as 9 (SIGKILL)
+            with contextlib.suppress(ValueError):
+                data["signal_name"] = signal.Signals(-rc).name
+        started = self._started.get(spec.name)
+        if started is not None and pid:
+            data["ran_ms"] = _ms(time.monotonic() - started)
+        self._record(Kind.PROC_STOP, data | dict(extra))
+
+    def _record(self, kind: Kind, data: Mapping[str, Any]) -> None:
+        # The audit file must never stop the supervisor: count, log, carry on.
+        if self._audit is None:
+            return
+        try:
+            self._audit.append(kind, data)
+        except (OSError, ValueError) as exc:
+            self.n_audit_errors += 1
+            log.error("up.audit_failed kind=%s error=%s n=%d", kind.value, exc, self.n_audit_errors)
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
 
 
 _PR_SET_PDEATHSIG = 1

@@ -1,5 +1,6 @@
 """`veloz gateway --key NAME`: the stored trade key becomes the right signer, or exit 2."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import NoEncryption
 from cryptography.hazmat.primitives.serialization import PrivateFormat
 
 from procs import gateway
+from veloz.audit import verify
 from veloz.errors import ConfigError
 from veloz.keys.sealed import Argon2idParams
 from veloz.keys.store import FileStore
@@ -52,11 +54,18 @@ def test_gateway_stored_read_key_is_refused(store: FileStore) -> None:
         gateway._stored_signer("r", "binance-spot")
 
 
-def test_gateway_main_with_other_venue_key_exits_2(
-    store: FileStore, capsys: pytest.CaptureFixture[str]
+def test_gateway_main_with_other_venue_key_exits_2_and_audits_the_refusal(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store.add(make_key("u", "binance-usdm", "trade", "hmac", API_KEY, HMAC_SECRET))
-    assert gateway.main(["--key", "u"]) == 2
+    assert gateway.main(["--key", "u", "--run-dir", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "the key is for binance-usdm, this gateway is binance-spot" in err
     assert HMAC_SECRET not in err
+    path = tmp_path / "run" / "audit" / "gateway.jsonl"
+    assert verify(path).is_intact
+    recs = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+    assert [r["kind"] for r in recs] == ["proc_start", "key_use", "proc_stop"]
+    assert recs[1]["data"]["key"] == "u" and recs[1]["data"]["result"] == "loaded"
+    assert recs[2]["data"]["rc"] == 2 and recs[2]["data"]["reason"] == "key_refused"
+    assert HMAC_SECRET not in path.read_text() and API_KEY not in path.read_text()
