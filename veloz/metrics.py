@@ -1,6 +1,8 @@
 """Latency figures: raw samples from `_core.latency`, folded into HDR histograms, and reports.
 
 Owns the three figures of DESIGN §3, their histograms (1 ns .. 60 s, 3 significant digits),
+the optional recent window of a figure (`LatencyWindow`: the last 10-20 s, for a live
+trigger such as the risk engine's latency rule; the files and snapshots stay lifetime),
 the per-process latency file `<run>/latency/<proc>.json`, the bus snapshots `lat.<proc>` and
 the report table / JSON `veloz-bench` prints. It must not record on a hot path itself (the
 recorder does; `fold` runs off the hot path) and must not open sockets: callers send.
@@ -60,6 +62,9 @@ _HDR_DECODE_ERRORS = (
     HdrHistogramSettingsException,
 )
 SUMMARY_KEYS = ("count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us")
+# A recent window holding fewer samples than this reports 0 ("no figure"): the p99 of a
+# handful of samples is only their maximum.
+RECENT_MIN_COUNT = 20
 
 
 class LatencyEncoder(Protocol):
@@ -179,6 +184,89 @@ def percentiles_ns(hist: HdrHistogram) -> dict[str, int]:
     return out
 
 
+def _clear(hist: HdrHistogram) -> None:
+    # hdrh's reset() in numpy: one memset instead of a Python loop over every bucket.
+    _counts(hist)[:] = 0
+    hist.total_count = 0
+    hist.min_value = sys.maxsize
+    hist.max_value = 0
+
+
+class LatencyWindow:
+    """The recent samples of one figure: two HDR histograms taking turns, `span_s` each.
+
+    Samples go into the current histogram; once it is `span_s` old the other one is cleared
+    and becomes current, so the figure covers the last `span_s` .. 2 x `span_s` seconds.
+    A spike weighs on it for at most 2 x `span_s`, and a new spike is not diluted by hours
+    of calm samples, which a lifetime histogram does to its p99.
+
+    Parameters
+    ----------
+    span_s : float
+        Seconds each histogram is current (> 0).
+    min_count : int
+        Fewer samples than this in the window report zeros ("no figure").
+    """
+
+    __slots__ = ("_cur", "_prev", "_scratch", "_span_ns", "_start_ns", "min_count")
+
+    def __init__(self, span_s: float = 10.0, min_count: int = RECENT_MIN_COUNT) -> None:
+        if not span_s > 0:
+            raise ValueError(f"span_s={span_s!r}: must be > 0")
+        self._span_ns = int(span_s * 1e9)
+        self.min_count = min_count
+        self._cur = new_histogram()
+        self._prev = new_histogram()
+        self._scratch = new_histogram()  # the two merged, for percentiles
+        self._start_ns: int | None = None  # mono ns the current histogram started
+
+    def _turn(self, mono_ns: int) -> None:
+        # Rotate on the span grid: a histogram older than 2 spans holds nothing recent.
+        start = self._start_ns
+        if start is None:
+            self._start_ns = mono_ns
+            return
+        age = mono_ns - start
+        if age < self._span_ns:
+            return
+        if age >= 2 * self._span_ns:
+            _clear(self._cur)
+            _clear(self._prev)
+            self._start_ns = mono_ns
+            return
+        self._cur, self._prev = self._prev, self._cur
+        _clear(self._cur)
+        self._start_ns = start + self._span_ns
+
+    def add(self, samples: npt.NDArray[np.int64], mono_ns: int) -> int:
+        """Add samples (int64 ns, ``0 .. HIGHEST_NS``) taken up to `mono_ns`; return n. O(n)."""
+        self._turn(mono_ns)
+        return fold_into(self._cur, samples)
+
+    def percentiles_ns(self, mono_ns: int) -> dict[str, int]:
+        """Return count and p50/p90/p99/p999/max in ns of the window as of `mono_ns`.
+
+        Fewer than ``min_count`` samples give the count and zeros. O(counts_len) (numpy).
+        """
+        self._turn(mono_ns)
+        cur, prev = self._cur, self._prev
+        count = int(cur.total_count) + int(prev.total_count)
+        if count < self.min_count:
+            out = dict.fromkeys(("p50", "p90", "p99", "p999", "max"), 0)
+            out["count"] = count
+            return out
+        both = self._scratch
+        np.add(_counts(cur), _counts(prev), out=_counts(both))
+        both.total_count = count
+        both.min_value = min(cur.min_value, prev.min_value)
+        both.max_value = max(cur.max_value, prev.max_value)
+        return percentiles_ns(both)
+
+    def p99_ns(self, mono_ns: int) -> int:
+        """Return the window's p99 in ns as of `mono_ns`; 0 = too few samples."""
+        return self.percentiles_ns(mono_ns)["p99"]
+
+
 def summarize(hist: HdrHistogram) -> dict[str, float]:
     """Return ``{"count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"}`` (µs floats)."""
     ns = percentiles_ns(hist)
@@ -197,27 +285,34 @@ class Latency:
         The figure, e.g. ``"ingest_to_dispatch"``.
     capacity : int
         Samples the recorder holds between two folds; more are dropped and counted.
+    window_s : float
+        When > 0, ``fold`` also feeds a `LatencyWindow` of this span (``window``), read
+        with `recent_p99_ns`. 0 (default): lifetime only.
 
     Notes
     -----
     ``record`` / ``record_since`` go straight to the Cython recorder (tens of ns). ``fold``
     moves its samples into ``hist`` off the hot path. A sample above 60 s (``HIGHEST_NS``) is
     recorded as exactly 60 s and counted in ``n_clamped``, so it still weighs on the tail.
+    A sample enters the window at the time it is folded, not when it was recorded: fold at
+    least as often as the window's span (the processes fold every latency interval).
     """
 
-    __slots__ = ("hist", "n_clamped", "name", "record", "record_since", "recorder")
+    __slots__ = ("hist", "n_clamped", "name", "record", "record_since", "recorder", "window")
 
-    def __init__(self, name: str, capacity: int = 65536) -> None:
+    def __init__(self, name: str, capacity: int = 65536, window_s: float = 0.0) -> None:
         self.name = name
         self.recorder = LatencyRecorder(capacity)
         self.hist = new_histogram()
         self.n_clamped = 0
+        self.window = LatencyWindow(window_s) if window_s > 0 else None
         # Bound methods of the recorder: one attribute load, no Python frame of ours per call.
         self.record = self.recorder.record
         self.record_since = self.recorder.record_since
 
-    def fold(self) -> int:
-        """Drain the recorder into the histogram; return the number of samples folded. O(n)."""
+    def fold(self, mono_ns: int | None = None) -> int:
+        """Drain the recorder into the histogram (and the window, as of `mono_ns`, now when
+        None); return the number of samples folded. O(n)."""
         samples = self.recorder.drain()
         if samples.size == 0:
             return 0
@@ -229,11 +324,21 @@ class Latency:
             log.warning(
                 "latency_clamped figure=%s n=%d total=%d", self.name, n_over, self.n_clamped
             )
-        return fold_into(self.hist, samples)
+        n = fold_into(self.hist, samples)
+        if self.window is not None:
+            self.window.add(samples, now_ns() if mono_ns is None else mono_ns)
+        return n
 
     def percentiles_ns(self) -> dict[str, int]:
         """Return count and p50/p90/p99/p999/max in ns of what has been folded."""
         return percentiles_ns(self.hist)
+
+    def recent_p99_ns(self, mono_ns: int | None = None) -> int:
+        """Return the p99 in ns of the recent window as of `mono_ns` (now when None), of
+        what has been folded; 0 = no figure (no window, or too few samples in it)."""
+        if self.window is None:
+            return 0
+        return self.window.p99_ns(now_ns() if mono_ns is None else mono_ns)
 
     def summary(self) -> dict[str, float]:
         """Return count and p50/p90/p99/p99.9/max in µs of what has been folded (no fold)."""
@@ -257,11 +362,15 @@ class LatencySet:
         Its figures.
     capacity : int
         Recorder capacity of each figure.
+    window_s : float
+        Span of each figure's recent window (`Latency`); 0 (default): none.
     """
 
-    def __init__(self, proc: str, names: Iterable[str], capacity: int = 65536) -> None:
+    def __init__(
+        self, proc: str, names: Iterable[str], capacity: int = 65536, window_s: float = 0.0
+    ) -> None:
         self.proc = proc
-        self.figures: dict[str, Latency] = {n: Latency(n, capacity) for n in names}
+        self.figures: dict[str, Latency] = {n: Latency(n, capacity, window_s) for n in names}
         self.topic = f"lat.{proc}".encode()
 
     def __getitem__(self, name: str) -> Latency:

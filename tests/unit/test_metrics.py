@@ -369,3 +369,82 @@ def test_report_json_goal_is_inclusive_seed_is_strict(monkeypatch: pytest.Monkey
     doc = metrics.report_json(hists, rate=None, symbols=None)
     assert doc["ingest_to_dispatch"]["pass_goal"] is True  # p99 == goal passes
     assert doc["trigger_to_send"]["pass_seed"] is False  # p99 == seed target does not
+
+
+# ---- recent window ------------------------------------------------------------------------
+
+S = 1_000_000_000  # one second in ns
+MS = 1_000_000
+
+
+def _samples(value_ns: int, n: int) -> np.ndarray:
+    return np.full(n, value_ns, dtype=np.int64)
+
+
+def test_window_with_too_few_samples_reports_zero_no_figure() -> None:
+    w = metrics.LatencyWindow(10.0)
+    w.add(_samples(5 * MS, metrics.RECENT_MIN_COUNT - 1), 1 * S)
+    p = w.percentiles_ns(1 * S)
+    assert p["count"] == metrics.RECENT_MIN_COUNT - 1 and p["p99"] == 0
+    w.add(_samples(5 * MS, 1), 1 * S)
+    assert w.p99_ns(1 * S) == pytest.approx(5 * MS, rel=1e-3)
+
+
+def test_window_spike_weighs_for_one_to_two_spans_then_is_forgotten() -> None:
+    w = metrics.LatencyWindow(10.0)
+    w.add(_samples(50 * MS, 100), 100 * S)  # the spike
+    w.add(_samples(1 * MS, 100), 105 * S)
+    assert w.p99_ns(105 * S) == pytest.approx(50 * MS, rel=1e-3)
+    w.add(_samples(1 * MS, 100), 112 * S)  # next span: the spike's span is the older one
+    assert w.p99_ns(119 * S) == pytest.approx(50 * MS, rel=1e-3)
+    assert w.p99_ns(120 * S) == pytest.approx(1 * MS, rel=1e-3)  # spike span cleared
+    assert w.percentiles_ns(120 * S)["count"] == 100
+
+
+def test_window_idle_for_two_spans_holds_nothing() -> None:
+    w = metrics.LatencyWindow(10.0)
+    w.add(_samples(50 * MS, 100), 0)
+    assert w.percentiles_ns(20 * S - 1)["count"] == 100
+    assert w.percentiles_ns(35 * S) == dict.fromkeys(
+        ("count", "p50", "p90", "p99", "p999", "max"), 0
+    )
+
+
+def test_window_percentiles_equal_one_histogram_of_both_spans() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.integers(1_000, 10 * MS, 500, dtype=np.int64)
+    b = rng.integers(1_000, 90 * MS, 300, dtype=np.int64)
+    w = metrics.LatencyWindow(10.0)
+    w.add(a, 1 * S)
+    w.add(b, 12 * S)
+    want = metrics.new_histogram()
+    metrics.fold_into(want, np.concatenate([a, b]))
+    assert w.percentiles_ns(13 * S) == metrics.percentiles_ns(want)
+
+
+def test_window_new_spike_moves_recent_p99_while_lifetime_p99_stays_calm() -> None:
+    lat = Latency("trigger_to_send", window_s=10.0)
+    for _ in range(20_000):  # an hour of calm, folded long ago
+        lat.record(20_000)
+    lat.fold(mono_ns=1 * S)
+    for _ in range(100):  # now a spike, and a little calm
+        lat.record(40 * MS)
+    for _ in range(100):
+        lat.record(20_000)
+    lat.fold(mono_ns=3600 * S)
+    assert lat.percentiles_ns()["p99"] < 1 * MS  # lifetime: diluted
+    assert lat.recent_p99_ns(3600 * S) == pytest.approx(40 * MS, rel=1e-3)
+    assert lat.percentiles_ns()["count"] == 20_200  # files and snapshots stay lifetime
+
+
+def test_latency_without_window_reports_no_recent_figure() -> None:
+    lat = Latency("x")
+    for _ in range(100):
+        lat.record(1_000)
+    lat.fold()
+    assert lat.window is None and lat.recent_p99_ns() == 0
+
+
+def test_window_span_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="span_s"):
+        metrics.LatencyWindow(0.0)

@@ -3,15 +3,16 @@
 Owns the `Gateway` that wires one venue product's parts together: it decodes and checks
 ORDER_CMDs (decoding, scale, `GatewayRisk`: the pre-trade rules and the risk state engine),
 acts on every risk state change (RISK_STATE on ``exec`` topic ``risk.gateway``, a log line,
-the webhook, an audit record, cancel-all in CANCEL_ONLY / HALTED), answers the operator's
-``control`` requests (status, kill, resume), republishes a strategy's live orders on SYNC,
-writes the audit records of the order path, keeps the client-order-id -> strategy records,
-runs each venue request as a task (trigger-to-send, the query after an unknown outcome,
-the republish after a user-data restart), turns every refusal into a REJECTED order event,
-and serves the loop until stopped. Its parts: `market` (mids, instrument ids), `publish`
-(``exec`` messages), `orders` (records), `inbox` (ZMQ draining), `codes`, `counters`.
-Must not talk to a venue except through `VenueExec`, retry an order, dedupe events
-(strategies do), or hold keys.
+the webhook, an audit record, cancel-all in CANCEL_ONLY / HALTED), feeds the risk engine
+each second (positions, equity, the p99 of trigger-to-send over a recent window), answers
+the operator's ``control`` requests (status, kill, resume), writes the audit records of the
+order path, keeps the client-order-id -> strategy records, journals each command before
+its request starts, turns every refusal into a REJECTED order event, recovers from the
+journal, and serves the loop until stopped. Its parts: `requests` (each venue request as a
+task, and every answer journaled, applied and published), `resync` (SYNC answers),
+`market` (mids, instrument ids), `publish` (``exec`` messages), `orders` (records),
+`inbox` (ZMQ draining), `codes`, `counters`. Must not talk to a venue except through
+`VenueExec` and `VenueRequests`, retry an order, dedupe events (strategies do), or hold keys.
 
 Audit durability: the gateway opens its audit file with group commit (``fsync_every`` large,
 ``fsync_ms`` = `AUDIT_FSYNC_MS`) and a timer calls ``sync_if_due`` every `AUDIT_FSYNC_MS`, so
@@ -25,7 +26,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from collections.abc import Coroutine
 from collections.abc import Mapping
 from typing import Any
 from typing import Protocol
@@ -36,7 +36,6 @@ from veloz.audit.log import AuditLog
 from veloz.audit.record import Kind
 from veloz.errors import ConfigError
 from veloz.errors import NumberError
-from veloz.errors import OrderRejected
 from veloz.errors import VenueError
 from veloz.errors import WireError
 from veloz.log import RateLimitedLog
@@ -51,7 +50,6 @@ from veloz.oms import inbox
 from veloz.oms.codes import SIDE_TEXT
 from veloz.oms.codes import TIF_TEXT
 from veloz.oms.codes import TYPE_TEXT
-from veloz.oms.codes import code_text
 from veloz.oms.config import GatewayConfig
 from veloz.oms.counters import GatewayCounters
 from veloz.oms.inbox import Inbox
@@ -61,14 +59,14 @@ from veloz.oms.journal import Journal
 from veloz.oms.journal import OrderSent
 from veloz.oms.market import MarketData
 from veloz.oms.orders import OrderRecord
-from veloz.oms.orders import SentStamp
 from veloz.oms.orders import remember
 from veloz.oms.publish import NOBODY
 from veloz.oms.publish import ExecPublisher
 from veloz.oms.publish import Outbox
 from veloz.oms.recovery import rebuild
 from veloz.oms.recovery import reconcile
-from veloz.oms.recovery import rejected_update
+from veloz.oms.requests import VenueRequests
+from veloz.oms.resync import SyncAnswers
 from veloz.oms.riskwire import GatewayRisk
 from veloz.oms.state import ExecState
 from veloz.oms.venue import VenueExec
@@ -91,8 +89,9 @@ class ControlServer(Protocol):
 
 
 FIGURE = "trigger_to_send"
-# Seconds between the tries to learn an order's state after an unknown outcome.
-RESOLVE_DELAYS_S = (0.2, 0.5, 1.0, 2.0)
+# Span of each of the two rotating histograms whose p99 the risk engine's latency rule reads
+# (the last 10-20 s; fewer than `veloz.metrics.RECENT_MIN_COUNT` samples: 0, no figure).
+RISK_P99_WINDOW_S = 10.0
 # Seconds shutdown waits for requests in flight.
 DRAIN_TIMEOUT_S = 3.0
 # Audit group commit: records are fsync'd at most this many ms after they are written.
@@ -153,10 +152,8 @@ class Gateway:
         self._out = out
         self._audit = audit
         self._webhook = webhook
-        self._pending_sync: set[str] = set()
         self.n_risk_events = 0
         self.n_audit_errors = 0
-        self.n_syncs = 0
         self._last_sweep_ns = 0
         self.pretrade = GatewayRisk(cfg.risk, self._insts, on_event=self._on_risk_event)
         self.risk = self.pretrade.engine
@@ -175,14 +172,33 @@ class Gateway:
             venue.instruments,
         )
         self.encoder = self._pub.encoder
-        self.latency = LatencySet(proc, [FIGURE])
-        self._record = self.latency[FIGURE].record
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.latency = LatencySet(proc, [FIGURE], window_s=RISK_P99_WINDOW_S)
         self._bad = RateLimitedLog(log)
         self._refused = RateLimitedLog(log, burst=20)  # refusals: a storm logs a summary
         self._journal = journal
         self.state = ExecState(self._insts)
         self.recovering = journal is not None
+        self._syncs = SyncAnswers(self._orders, self._pub)
+        self._req = VenueRequests(
+            cfg.venue,
+            venue,
+            self.state,
+            self._pub,
+            self._orders,
+            self.counters,
+            self.risk,
+            self.latency[FIGURE].record,
+            journal,
+            self._refused,
+        )
+        self._tasks = self._req.tasks  # the requests in flight (tests wait on them)
+        self._spawn = self._req.spawn
+        self._update = self._req.update
+
+    @property
+    def n_syncs(self) -> int:
+        """SYNC commands answered (`SyncAnswers.n_syncs`)."""
+        return self._syncs.n_syncs
 
     # ---- bus names and market data ---------------------------------------------------------
 
@@ -228,10 +244,7 @@ class Gateway:
             return
         action = msg.action
         if action == wire.Action.SYNC:
-            if self.recovering:
-                self._pending_sync.add(strategy)  # answered once recovered
-            else:
-                self.sync(strategy)
+            self._syncs.on_sync(msg, self.recovering)  # queued while recovering
             return
         if self.recovering:
             self._refuse(msg, "gateway recovering")
@@ -302,7 +315,7 @@ class Gateway:
                 "reduce_only": bool(msg.reduce_only),
             },
         )
-        self._spawn(self._place(order, rec, hdr.ingest_ns, seq))
+        self._spawn(self._req.place(order, rec, hdr.ingest_ns, seq))
 
     def _cancel(self, msg: "wire.OrderCmdMsg") -> None:
         cid = msg.client_order_id
@@ -328,7 +341,7 @@ class Gateway:
         symbol = self._insts[slot].symbol
         order_id = rec.order_id if rec is not None else 0
         seq = self._note_cancel(msg.strategy, symbol, cid, order_id)
-        self._spawn(self._do_cancel(symbol, cid, order_id, msg.header.ingest_ns, seq))
+        self._spawn(self._req.cancel(symbol, cid, order_id, msg.header.ingest_ns, seq))
 
     def _cancel_all(self, msg: "wire.OrderCmdMsg") -> None:
         strategy = msg.strategy
@@ -362,7 +375,7 @@ class Gateway:
             return
         for cid, r in mine:
             seq = self._note_cancel(strategy, symbol, cid, r.order_id)
-            self._spawn(self._do_cancel(symbol, cid, r.order_id, trigger_ns, seq))
+            self._spawn(self._req.cancel(symbol, cid, r.order_id, trigger_ns, seq))
 
     def _send_cancel_all(self, strategy: str, symbol: str, trigger_ns: int) -> None:
         # Journal, audit and start one cancel-all request for `symbol`.
@@ -370,7 +383,7 @@ class Gateway:
         if self._journal is not None:
             seq = self._journal.append(CancelAllSent(strategy, symbol))
         self._audit_rec(Kind.CANCEL, {"strategy": strategy, "symbol": symbol, "cid": "*"})
-        self._spawn(self._do_cancel_all(symbol, trigger_ns, seq))
+        self._spawn(self._req.cancel_all(symbol, trigger_ns, seq))
 
     def _note_cancel(self, strategy: str, symbol: str, cid: str, order_id: int) -> int:
         # Journal a cancel about to be sent (its sequence number, 0 without a journal).
@@ -455,14 +468,7 @@ class Gateway:
 
     def sync(self, strategy: str) -> int:
         """Republish one ORDER_EVENT per live order of `strategy` (Action.SYNC); return n."""
-        n = 0
-        for cid, rec in list(self._orders.items()):
-            if rec.strategy == strategy and rec.is_live:
-                self._pub.record(cid, rec, "")
-                n += 1
-        self.n_syncs += 1
-        log.info("gateway.sync strategy=%s live=%d", strategy, n)
-        return n
+        return self._syncs.strategy(strategy)
 
     def control(self, req: Mapping[str, Any]) -> dict[str, Any]:
         """Answer one operator request: ``{"cmd": "status"|"kill"|"resume", ...}``.
@@ -503,6 +509,8 @@ class Gateway:
             "n_cancels": c.n_cancels,
             "n_risk_events": self.n_risk_events,
             "n_syncs": self.n_syncs,
+            "n_syncs_unknown": self._syncs.n_syncs_unknown,
+            "n_syncs_in_flight": self._syncs.n_syncs_in_flight,
             "n_audit_errors": self.n_audit_errors,
         }
         return st
@@ -519,162 +527,17 @@ class Gateway:
             log.error("gateway.audit_failed kind=%s error=%s", kind.value, exc)
 
     def risk_tick(self) -> None:
-        """The once-a-second risk inputs (positions, equity, p99) and timers."""
-        p99 = self.latency[FIGURE].percentiles_ns()["p99"]
+        """The once-a-second risk inputs (positions, equity, p99) and timers.
+
+        The p99 is trigger-to-send's over the recent window (`RISK_P99_WINDOW_S`: the last
+        10-20 s), 0 when it holds too few samples; the published figures stay lifetime.
+        """
+        lat = self.latency[FIGURE]
+        lat.fold()
         now = time.monotonic_ns()
-        self.pretrade.tick(self.state, p99, now)
+        self.pretrade.tick(self.state, lat.recent_p99_ns(now), now)
         if now - self._last_sweep_ns >= RISK_SWEEP_S * 1e9 and self.cancel_live("risk sweep"):
             self._last_sweep_ns = now
-
-    # ---- venue requests (tasks) ------------------------------------------------------------
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(self._guarded(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _guarded(self, coro: Coroutine[Any, Any, None]) -> None:
-        # Task supervisor of one request: a bug is counted and logged, never silent.
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.counters.n_task_errors += 1
-            log.exception("gateway.task_error")
-
-    async def _synced(self, seq: int) -> None:
-        # A send waits for its command's fsync (group commit).
-        if seq and self._journal is not None:
-            await self._journal.synced(seq)
-
-    async def _place(self, order: NewOrder, rec: OrderRecord, trigger_ns: int, seq: int) -> None:
-        c = self.counters
-        await self._synced(seq)
-        try:
-            u = await self._venue.place(order, on_sent=SentStamp(self._record, trigger_ns))
-        except OrderRejected as exc:
-            if exc.by == "venue":
-                c.n_rejected_venue += 1
-                self.risk.on_reject(time.monotonic_ns())
-            else:
-                c.n_rejected_local += 1
-            self._rejected(order.client_order_id, rec, exc.reason, exc.code)
-            return
-        except VenueError as exc:
-            if exc.is_unknown:
-                c.n_unknown_status += 1
-                log.warning(
-                    "gateway.order_unknown cid=%s code=%d msg=%.200s",
-                    order.client_order_id,
-                    exc.code,
-                    exc.msg,
-                )
-                await self._resolve(order.symbol, order.client_order_id, rec, exc.msg, exc.code)
-                return
-            c.n_rejected_venue += 1  # retryable refusal: nothing was executed
-            self.risk.on_error(time.monotonic_ns())
-            self._refused.warning(
-                "gateway.order_not_sent cid=%s code=%d msg=%.200s",
-                order.client_order_id,
-                exc.code,
-                exc.msg,
-            )
-            self._rejected(order.client_order_id, rec, exc.msg, exc.code)
-            return
-        except WireError as exc:
-            c.n_unknown_status += 1
-            await self._resolve(order.symbol, order.client_order_id, rec, str(exc), 0)
-            return
-        c.n_placed += 1
-        self._update(u)
-
-    def _rejected(self, cid: str, rec: OrderRecord, why: str, code: int = 0) -> None:
-        # The order is final REJECTED: journal and apply that, publish it with `why`.
-        u = rejected_update(self.cfg.venue, cid, rec, why)
-        if self._journal is not None:
-            self._journal.append(u)
-        self.state.apply(u)
-        rec.status = OrderStatus.REJECTED
-        self._pub.record(cid, rec, why, code)
-
-    def _update(self, u: OrderUpdate, *, why: str = "", code: int = 0) -> None:
-        # A venue answer or event: journaled, applied to the state, then published.
-        if self._journal is not None:
-            self._journal.append(u)
-        self.state.apply(u)
-        self._pub.update(u, why=why, code=code)
-
-    async def _do_cancel(
-        self, symbol: str, cid: str, order_id: int, trigger_ns: int, seq: int = 0
-    ) -> None:
-        c = self.counters
-        await self._synced(seq)
-        try:
-            u = await self._venue.cancel(
-                symbol,
-                client_order_id=cid,
-                order_id=order_id,
-                on_sent=SentStamp(self._record, trigger_ns),
-            )
-        except (OrderRejected, VenueError, WireError) as exc:
-            c.n_cancels_failed += 1
-            self.risk.on_error(time.monotonic_ns())
-            code, text = code_text(exc)
-            self._refused.warning(
-                "gateway.cancel_failed cid=%s code=%d msg=%.200s", cid, code, text
-            )
-            await self._resolve(symbol, cid, self._orders.get(cid), f"cancel: {text}", code)
-            return
-        c.n_cancels += 1
-        self._update(u)
-
-    async def _do_cancel_all(self, symbol: str, trigger_ns: int, seq: int = 0) -> None:
-        await self._synced(seq)
-        try:
-            done = await self._venue.cancel_all(symbol, on_sent=SentStamp(self._record, trigger_ns))
-        except (OrderRejected, VenueError, WireError) as exc:
-            self.counters.n_cancels_failed += 1
-            log.warning("gateway.cancel_all_failed symbol=%s error=%.200s", symbol, exc)
-            return
-        self.counters.n_cancels += 1
-        for u in done:
-            self._update(u)
-
-    async def _resolve(
-        self, symbol: str, cid: str, rec: OrderRecord | None, why: str, code: int
-    ) -> None:
-        # After an unknown outcome or a failed cancel: ask the venue what the order is now
-        # and publish that (with `why`); an order the venue does not know is REJECTED.
-        for delay_s in RESOLVE_DELAYS_S:
-            try:
-                u = await self._venue.query(symbol, client_order_id=cid)
-            except OrderRejected:  # the venue does not know the order: it never was
-                if rec is not None:
-                    self._rejected(cid, rec, why, code)
-                return
-            except (VenueError, WireError) as exc:
-                log.warning(
-                    "gateway.query_failed cid=%s error=%.200s retry_in_s=%s", cid, exc, delay_s
-                )
-                await asyncio.sleep(delay_s)
-                continue
-            self._update(u, why=why, code=code)
-            return
-        self.counters.n_unresolved += 1
-        log.error("gateway.order_unresolved cid=%s symbol=%s why=%.200s", cid, symbol, why)
-
-    async def _reconcile(self, reason: str) -> None:
-        # After a user-data restart: publish the state of every open order (issue 6 does
-        # the full reconciliation of what may have been missed).
-        try:
-            open_now = await self._venue.open_orders()
-        except (OrderRejected, VenueError, WireError) as exc:
-            log.warning("gateway.reconcile_failed reason=%s error=%.200s", reason, exc)
-            return
-        for u in open_now:
-            self._update(u)
-        log.info("gateway.reconciled reason=%s open=%d", reason, len(open_now))
 
     # ---- venue events (ExecSink) -----------------------------------------------------------
 
@@ -694,7 +557,7 @@ class Gateway:
     def on_restart(self, reason: str) -> None:
         """The user stream restarted: publish the open orders' state again."""
         self.counters.n_restarts += 1
-        self._spawn(self._reconcile(reason))
+        self._spawn(self._req.reconcile(reason))
 
     def publish_latency(self) -> None:
         """Fold the figure and publish ``lat.<proc>`` on exec (a drop loses one snapshot)."""
@@ -761,13 +624,17 @@ class Gateway:
             await self._finish()
 
     def replay_journal(self) -> int:
-        """Rebuild the state and order records from the journal (before the venue starts);
-        return the records applied (0 without a journal)."""
+        """Rebuild the state and order records (with their fills) from the journal, before
+        the venue starts; return the records applied (0 without a journal)."""
         if self._journal is None:
             return 0
-        n = rebuild(
-            self._journal.entries, self.cfg.venue, self.state, self._orders, self._slot_by_symbol
-        )
+        entries = self._journal.entries
+        n = rebuild(entries, self.cfg.venue, self.state, self._orders, self._slot_by_symbol)
+        for e in entries:  # the fills a SYNC naming their order repeats
+            if isinstance(e, Fill):
+                rec = self._orders.get(e.client_order_id)
+                if rec is not None:
+                    rec.keep_fill(e)
         self._journal.entries = []
         log.info("gateway.journal_replayed records=%d orders=%d", n, len(self._orders))
         return n
@@ -788,19 +655,10 @@ class Gateway:
             break
         self.recovering = False
         log.info("gateway.recovered orders=%d", len(self._orders))
-        for strategy in sorted(self._pending_sync):
-            self.sync(strategy)
-        self._pending_sync.clear()
+        self._syncs.flush()
 
     async def _finish(self) -> None:
-        tasks = list(self._tasks)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT_S)
-            for task in pending:
-                task.cancel()
-            if pending:
-                log.warning("gateway.requests_abandoned n=%d", len(pending))
-                await asyncio.gather(*pending, return_exceptions=True)
+        await self._req.finish(DRAIN_TIMEOUT_S)
         await self._venue.close()
         self.publish_latency()
         self.log_status("gateway.stopped")

@@ -1,21 +1,27 @@
 """The gateway's order records: which strategy owns an order and its last known state.
 
-Owns `OrderRecord` (owner, bus instrument id, request and last state of one order), the
-table of them by client order id with its bound (`remember`), and `SentStamp`, the on-sent
+Owns `OrderRecord` (owner, bus instrument id, request and last state of one order, with
+the reason and venue code of its last answer and its fills, so a SYNC naming the order can
+repeat what was published about it), the table of them by client order id with its bound
+(`remember`: finished orders are kept, up to `MAX_ORDERS`), and `SentStamp`, the on-sent
 hook that records trigger-to-send once per request. Must not talk to a venue or the bus,
 dedupe events (strategies do), or decide anything about an order.
 """
 
 from collections.abc import Callable
 
+from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
 from veloz.model.events import OrderUpdate
 from veloz.model.orders import NewOrder
 
-__all__ = ["MAX_ORDERS", "OrderRecord", "SentStamp", "remember"]
+__all__ = ["MAX_FILLS_KEPT", "MAX_ORDERS", "OrderRecord", "SentStamp", "remember"]
 
 # Orders remembered for routing; past this the oldest finished ones are forgotten.
 MAX_ORDERS = 100_000
+# Fills kept per order for a SYNC's answer; past this the later ones are not kept (the
+# answer's filled_qty still says how much filled).
+MAX_FILLS_KEPT = 1000
 
 
 class OrderRecord:
@@ -34,12 +40,15 @@ class OrderRecord:
     """
 
     __slots__ = (
+        "error_code",
         "filled_qty",
+        "fills",
         "inst",
         "ord_type",
         "order_id",
         "px",
         "qty",
+        "reason",
         "side",
         "slot",
         "status",
@@ -61,21 +70,40 @@ class OrderRecord:
         self.order_id = 0
         self.status: OrderStatus | None = None  # None: sent, no answer yet
         self.filled_qty = 0
+        self.reason = ""  # why, of the last answer that had one (a rejection's text)
+        self.error_code = 0  # venue error code of that answer, 0 none
+        self.fills: list[Fill] | None = None  # distinct fills published, None: none yet
 
     @property
     def is_live(self) -> bool:
         """True until a terminal status is known (an unanswered order is live)."""
         return self.status is None or not self.status.is_terminal
 
-    def apply(self, u: OrderUpdate) -> None:
-        """Take the venue's state of the order; a late non-terminal state after a final one
-        is ignored here (the strategy dedupes, the bookkeeping stays final)."""
+    def apply(self, u: OrderUpdate, why: str = "", code: int = 0) -> None:
+        """Take the venue's state of the order (with the gateway's `why` and `code`, if
+        any); a late non-terminal state after a final one is ignored here (the strategy
+        dedupes, the bookkeeping stays final)."""
         if u.order_id:
             self.order_id = u.order_id
         if self.status is not None and self.status.is_terminal and not u.status.is_terminal:
             return
         self.status = u.status
         self.filled_qty = max(self.filled_qty, u.filled_qty)
+        if why or u.reason:
+            self.reason = why or u.reason
+            self.error_code = code
+
+    def keep_fill(self, f: Fill) -> bool:
+        """Keep `f` for a SYNC's answer unless its trade id is kept already or
+        `MAX_FILLS_KEPT` are; return True when kept. O(fills of the order)."""
+        fills = self.fills
+        if fills is None:
+            self.fills = [f]
+            return True
+        if len(fills) >= MAX_FILLS_KEPT or any(k.trade_id == f.trade_id for k in fills):
+            return False
+        fills.append(f)
+        return True
 
 
 def remember(orders: dict[str, OrderRecord], cid: str, rec: OrderRecord) -> None:

@@ -2,9 +2,11 @@
 
 Owns the ``exec`` topics (``ex.<strategy>.order|fill``, ``ex._.`` for orders no strategy
 owns), the gateway's wire `Encoder`, the routing of venue answers and user-data events to the
-owning strategy by client order id, the events built from a refused command or a known
-order's last state, the ``lat.<proc>`` snapshots, and counting sends refused by the HWM.
-Must not decide about orders, talk to a venue, block on a send, or dedupe events.
+owning strategy by client order id (each answer and fill also goes into the order's record),
+the events built from a refused command or a known order's last state, the ``lat.<proc>``
+snapshots, and counting sends refused by the HWM. Must not decide about orders, talk to a
+venue, block on a send, or dedupe events (every one is published; a record keeps each
+trade id once).
 """
 
 import time
@@ -112,7 +114,7 @@ class ExecPublisher:
         """Publish an order's state from the venue to its owner (and update its record)."""
         strategy, inst, rec = self._owner(u.client_order_id, u.symbol)
         if rec is not None:
-            rec.apply(u)
+            rec.apply(u, why, code)
         price_dp, qty_dp = self._scales(u.symbol)
         body = self.encoder.order_event(
             inst,
@@ -136,9 +138,12 @@ class ExecPublisher:
         self._counters.n_order_events += 1
         self._send(self._topics(strategy)[0], body)
 
-    def fill(self, f: Fill) -> None:
-        """Publish a fill to the owner of its order."""
-        strategy, inst, _ = self._owner(f.client_order_id, f.symbol)
+    def fill(self, f: Fill, *, keep: bool = True) -> None:
+        """Publish a fill to the owner of its order (and, with `keep`, keep it in the
+        order's record for a SYNC's answer)."""
+        strategy, inst, rec = self._owner(f.client_order_id, f.symbol)
+        if keep and rec is not None:
+            rec.keep_fill(f)
         price_dp, qty_dp = self._scales(f.symbol)
         body = self.encoder.fill(
             inst,

@@ -67,8 +67,9 @@ class StrategyProcessConfig:
     """The ``veloz strategy`` config file (see ``veloz/config/examples/strategy.toml``).
 
     Defaults: ``proc="main"``, ``log_level="INFO"``, ``cpu=None`` (not pinned),
-    ``spin_us=50``, ``start_timeout_s=10.0``, ``latency_interval_s=1.0``, ``bus`` =
-    `BusConfig` defaults; ``strategies`` is required (at least one).
+    ``spin_us=50``, ``start_timeout_s=10.0``, ``latency_interval_s=1.0``,
+    ``resync_after_s=2.0``, ``bus`` = `BusConfig` defaults; ``strategies`` is required (at
+    least one).
 
     Parameters
     ----------
@@ -90,6 +91,11 @@ class StrategyProcessConfig:
         given up (logged as an error, never started). > 0.
     latency_interval_s : float
         Seconds between latency snapshots on the bus. > 0.
+    resync_after_s : float
+        Seconds an order sent may go without any answer from the gateway before the
+        runtime asks the gateway about it (a SYNC naming the order; again after 2, 4, 8,
+        16 times that). The answer may have been lost, or the gateway never got the order.
+        0.05..600.
     bus : BusConfig
         The ``[bus]`` table; ``--run-dir`` overrides its run directory.
     """
@@ -101,6 +107,7 @@ class StrategyProcessConfig:
     spin_us: int = 50
     start_timeout_s: float = 10.0
     latency_interval_s: float = 1.0
+    resync_after_s: float = 2.0
     bus: BusConfig = field(default_factory=BusConfig)
 
     def __post_init__(self) -> None:
@@ -124,3 +131,5 @@ class StrategyProcessConfig:
             raise ConfigError(f"start_timeout_s={self.start_timeout_s}: must be > 0")
         if not self.latency_interval_s > 0:
             raise ConfigError(f"latency_interval_s={self.latency_interval_s}: must be > 0")
+        if not 0.05 <= self.resync_after_s <= 600:
+            raise ConfigError(f"resync_after_s={self.resync_after_s}: must be 0.05..600")

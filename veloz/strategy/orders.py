@@ -2,9 +2,11 @@
 
 Owns client order id generation (unique across restarts, <= 36 chars of ``[A-Za-z0-9_-]``,
 the alphabet both Binance spot and USD-M accept),
-the per-order state built from our own commands and the gateway's ORDER_EVENTs, and the
-dedupe of repeated or stale events and of repeated fills (by trade id). Must not send
-anything, touch a socket or decide trades: the runtime feeds it and the strategy reads it.
+the per-order state built from our own commands and the gateway's ORDER_EVENTs, the
+dedupe of repeated or stale events and of repeated fills (by trade id), and the list of
+orders sent without any answer yet with when to ask the gateway about each (`overdue`:
+first after the runtime's timeout, then at doubling intervals). Must not send anything,
+touch a socket or decide trades: the runtime feeds it and the strategy reads it.
 """
 
 import logging
@@ -56,6 +58,9 @@ CLIENT_ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 # Terminal orders and fill trade ids are kept this long (in entries) for dedupe.
 _KEEP_TERMINAL = 10_000
 _KEEP_TRADE_IDS = 100_000
+# An unanswered order is asked about after the timeout, then after 2, 4, 8 and at most 16
+# timeouts: a gateway that stays away gets a trickle, not a flood.
+_MAX_BACKOFF_SHIFT = 4
 
 
 def _b36(n: int) -> str:
@@ -155,13 +160,14 @@ class OrderTracker:
     again), ``n_stale_events`` (older status or smaller filled qty than known, or anything
     after a terminal status), ``n_unknown_orders`` (an event for an id this process did not
     send, e.g. from before a restart: tracked from then on), ``n_fills``,
-    ``n_duplicate_fills``.
+    ``n_duplicate_fills``; ``n_unanswered`` is how many orders sent have had no event yet.
     """
 
     __slots__ = (
         "_fill_ids",
         "_open",
         "_terminal",
+        "_unanswered",
         "n_duplicate_events",
         "n_duplicate_fills",
         "n_events",
@@ -175,6 +181,8 @@ class OrderTracker:
         self._open: dict[str, OrderState] = {}
         self._terminal: OrderedDict[str, OrderState] = OrderedDict()
         self._fill_ids: OrderedDict[tuple[int, int, str], None] = OrderedDict()
+        # Orders sent without any event yet: cid -> [mono ns last sent or asked, times asked].
+        self._unanswered: dict[str, list[int]] = {}
         self.n_sent = 0
         self.n_events = 0
         self.n_duplicate_events = 0
@@ -184,9 +192,42 @@ class OrderTracker:
         self.n_duplicate_fills = 0
 
     def add(self, order: OrderState) -> None:
-        """Track an order just sent (status `PENDING`). O(1)."""
+        """Track an order just sent (status `PENDING`), unanswered since its
+        ``sent_mono_ns``. O(1)."""
         self._open[order.client_order_id] = order
+        self._unanswered[order.client_order_id] = [order.sent_mono_ns, 0]
         self.n_sent += 1
+
+    @property
+    def n_unanswered(self) -> int:
+        """Orders sent that have had no event yet."""
+        return len(self._unanswered)
+
+    def overdue(self, now_ns: int, after_ns: int, limit: int) -> tuple[list[OrderState], int]:
+        """Return the unanswered orders to ask the gateway about now, and the next time to
+        look (mono ns; 0 = none unanswered).
+
+        An order is due `after_ns` after it was sent, then 2, 4, 8 and at most 16 x
+        `after_ns` after the last ask; at most `limit` are returned (the rest stay due).
+        Each one returned counts as asked at `now_ns`. O(unanswered).
+        """
+        due: list[OrderState] = []
+        next_ns = 0
+        for cid, entry in self._unanswered.items():
+            last, n_asked = entry
+            if last == 0:  # no send time known: count from now
+                entry[0] = last = now_ns
+            at = last + (after_ns << min(n_asked, _MAX_BACKOFF_SHIFT))
+            if at <= now_ns and len(due) < limit:
+                order = self._open.get(cid)
+                if order is not None:
+                    due.append(order)
+                entry[0] = now_ns
+                entry[1] = n_asked + 1
+                at = now_ns + (after_ns << min(n_asked + 1, _MAX_BACKOFF_SHIFT))
+            if next_ns == 0 or at < next_ns:
+                next_ns = at
+        return due, next_ns
 
     def get(self, client_order_id: str) -> OrderState | None:
         """Return the order with this id, open or recently finished, or None. O(1)."""
@@ -223,6 +264,7 @@ class OrderTracker:
         stale (call `adopt` first to track an unknown one). O(1).
         """
         self.n_events += 1
+        self._unanswered.pop(client_order_id, None)  # any event answers the order
         order = self._open.get(client_order_id)
         if order is None:
             done = self._terminal.get(client_order_id)
@@ -262,6 +304,7 @@ class OrderTracker:
 
     def forget(self, client_order_id: str) -> None:
         """Drop an order whose command never left the process (bus refused it). O(1)."""
+        self._unanswered.pop(client_order_id, None)
         if self._open.pop(client_order_id, None) is not None:
             self.n_sent -= 1
 
@@ -292,4 +335,5 @@ class OrderTracker:
             "n_fills": self.n_fills,
             "n_duplicate_fills": self.n_duplicate_fills,
             "n_open": len(self._open),
+            "n_unanswered": len(self._unanswered),
         }

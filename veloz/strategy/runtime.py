@@ -4,7 +4,9 @@ Owns `Runtime` (markets, per-strategy contexts, topic dispatch built once, order
 fill dedupe, positions from fills, start on instruments, timers, exception isolation,
 latency recording at callback entry, the per-strategy `Tally`, and the resync with the
 gateway: one ``Action.SYNC`` ORDER_CMD per strategy when it starts and whenever the exec
-publisher restarts, seen as the header seq of its ``ex.`` messages going back) and `Slot`.
+publisher restarts, seen as the header seq of its ``ex.`` messages going back, and one
+SYNC naming the order for each order sent that had no answer within ``resync_after_s``,
+asked again at doubling intervals, at most `RESYNC_BURST` SYNCs per look) and `Slot`.
 Must not own sockets or the process loop (`veloz.strategy.loop`), decide trades, talk to a
 venue, or parse anything but `veloz._core.wire` bodies.
 """
@@ -38,7 +40,7 @@ from veloz.strategy.summary import Tally
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=wire.Msg)
 
-__all__ = ["FIGURES", "Runtime", "Slot"]
+__all__ = ["FIGURES", "RESYNC_BURST", "Runtime", "Slot"]
 
 FIGURES = ("ingest_to_dispatch", "receipt_to_strategy")
 _MD_KINDS = ("book", "bbo", "trade", "kline", "status", "instrument")
@@ -47,6 +49,9 @@ _RUNNING = StrategyState.RUNNING
 _LATENCY_CAPACITY = 1 << 18  # samples per figure between folds (one fold a second)
 _REJECTED = int(wire.Status.REJECTED)
 _CANCEL_ACTIONS = frozenset((int(wire.Action.CANCEL), int(wire.Action.CANCEL_ALL)))
+# Per-order SYNCs sent per look at the unanswered orders; the rest wait _RESYNC_SPILL_NS.
+RESYNC_BURST = 100
+_RESYNC_SPILL_NS = 100_000_000
 
 
 class Slot:
@@ -100,6 +105,9 @@ class Runtime:
         ``send(topic, body) -> bool`` for ORDER_CMDs (a `PushSocket.send`); False = refused.
     start_timeout_s : float
         Seconds a strategy waits for its instruments before it is marked FAILED.
+    resync_after_s : float
+        Seconds an order sent may go without any answer before the gateway is asked about
+        it (a SYNC naming it); then again after 2, 4, 8, 16 (at most) times that.
 
     Notes
     -----
@@ -108,7 +116,9 @@ class Runtime:
     applied to a position), ``n_md_lost`` (market-data messages a feed sent that never
     arrived: gaps in the header seq of a feed's messages; per market in ``Market.n_lost``),
     ``n_exec_restarts`` (the exec publisher restarted: the seq of ``ex.`` messages went back),
-    ``n_syncs_sent`` / ``n_syncs_refused`` (SYNC commands the bus took / refused).
+    ``n_syncs_sent`` / ``n_syncs_refused`` (SYNC commands the bus took / refused; the
+    refused count includes per-order ones), ``n_resyncs`` (per-order SYNCs the bus took:
+    orders whose answer was lost, or never sent, or slow).
     Per strategy: ``ctx.n_errors``, ``ctx.orders.counters()`` and ``slot.tally`` (cancels
     sent, bus refusals, rejections by gateway or venue).
     """
@@ -119,6 +129,7 @@ class Runtime:
         strategies: Iterable[tuple[StrategySpec, Strategy]],
         send: Callable[[bytes, bytes], bool],
         start_timeout_s: float = 10.0,
+        resync_after_s: float = 2.0,
     ) -> None:
         self.proc = proc
         self.latency = LatencySet(f"strategy.{proc}", FIGURES, capacity=_LATENCY_CAPACITY)
@@ -136,6 +147,11 @@ class Runtime:
         self.n_exec_restarts = 0
         self.n_syncs_sent = 0
         self.n_syncs_refused = 0
+        self.n_resyncs = 0
+        self._resync_after_ns = max(1, int(resync_after_s * 1e9))
+        self._next_resync_ns = 0  # next look at the unanswered orders (mono ns)
+        self._has_unanswered = False  # some were left at the last look
+        self._resync_log = RateLimitedLog(log)
         self._exec_seq = 0  # last header seq of an ex. message (one encoder on exec)
         self.has_new_timer = False  # a strategy set a timer since the last tick()
         self._handlers: dict[bytes, Callable[[bytes], None]] = {}
@@ -503,6 +519,70 @@ class Runtime:
         log.info("strategy.sync_sent strategy=%s", ctx.name)
         return True
 
+    def _resync(self, now: int) -> int:
+        # Ask about every unanswered order that is due (at most RESYNC_BURST); return when
+        # to look next. An order sent after this look is due no sooner than now + after.
+        after = self._resync_after_ns
+        budget = RESYNC_BURST
+        next_ns = now + after
+        left = False
+        for slot in self.slots:
+            orders = slot.ctx.orders
+            if not orders.n_unanswered:
+                continue
+            if budget <= 0:  # more wait for the next look, soon
+                self._has_unanswered = True
+                return now + _RESYNC_SPILL_NS
+            due, at = orders.overdue(now, after, budget)
+            budget -= len(due)
+            for order in due:
+                self.resync(slot, order)
+            if at:
+                left = True
+                next_ns = min(next_ns, at)
+        self._has_unanswered = left
+        return max(next_ns, now + _RESYNC_SPILL_NS) if next_ns <= now else next_ns
+
+    def resync(self, slot: Slot, order: OrderState) -> bool:
+        """Send one SYNC naming `order` (sent, never answered): the gateway answers with
+        its state, or REJECTED when it never received it. Return False when the bus
+        refused it (counted, logged)."""
+        ctx = slot.ctx
+        cid = order.client_order_id
+        body = ctx.encoder.order_cmd(
+            order.inst,
+            wire.Action.SYNC,
+            ctx.name,
+            cid,
+            order.side,
+            order.ord_type,
+            order.tif,
+            order.price_dp,
+            order.qty_dp,
+            order.px,
+            order.qty,
+            False,
+            now_ns(),
+        )
+        if not ctx.send(ctx.topic, body):
+            self.n_syncs_refused += 1
+            self._resync_log.warning(
+                "strategy.resync_refused strategy=%s cid=%s n_syncs_refused=%d",
+                ctx.name,
+                cid,
+                self.n_syncs_refused,
+            )
+            return False
+        self.n_resyncs += 1
+        self._resync_log.warning(
+            "strategy.resync strategy=%s cid=%s status=%s n_resyncs=%d",
+            ctx.name,
+            cid,
+            order.status_name,
+            self.n_resyncs,
+        )
+        return True
+
     def sync_all(self) -> int:
         """Send a SYNC for every running or starting strategy; return how many went out."""
         n = 0
@@ -536,9 +616,12 @@ class Runtime:
                 self._fail(slot, "on_start")
 
     def tick(self, mono_ns: int) -> int:
-        """Run due timers and start timeouts; return the next deadline (mono ns, 0 = none)."""
+        """Run due timers, start timeouts and the asks about unanswered orders; return the
+        next deadline (mono ns, 0 = none)."""
         self.has_new_timer = False
-        nearest = 0
+        if mono_ns >= self._next_resync_ns:
+            self._next_resync_ns = self._resync(mono_ns)
+        nearest = self._next_resync_ns if self._has_unanswered else 0
         for slot in self.slots:
             ctx = slot.ctx
             if ctx.state == StrategyState.WAITING and slot.start_deadline_ns:
@@ -640,6 +723,7 @@ class Runtime:
             "n_exec_restarts": self.n_exec_restarts,
             "n_syncs_sent": self.n_syncs_sent,
             "n_syncs_refused": self.n_syncs_refused,
+            "n_resyncs": self.n_resyncs,
             "strategies": {
                 s.ctx.name: {
                     "state": StrategyState.NAMES[s.ctx.state],

@@ -19,6 +19,7 @@ from bench.sim_load import run_async
 from veloz.errors import ConfigError
 from veloz.errors import OrderRejected
 from veloz.errors import VenueError
+from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
 from veloz.model.events import OrderUpdate
 from veloz.model.orders import NewOrder
@@ -215,3 +216,28 @@ def test_cut_keeps_short_text_and_never_splits_a_character() -> None:
     out = cut(text)
     assert len(out.encode()) <= REASON_BYTES and out == "é" * (REASON_BYTES // 2)
     assert len(cut("a" + "é" * REASON_BYTES).encode()) == REASON_BYTES - 1
+
+
+def test_order_record_keeps_each_fill_once_up_to_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(orders_mod, "MAX_FILLS_KEPT", 3)
+    rec = OrderRecord("s1", 7, 0, NewOrder("BTCUSDT", "BUY", "LIMIT", QTY, PX, "GTC", "c1"))
+    assert rec.fills is None  # nothing allocated until a fill
+    kept = [rec.keep_fill(_fill(t)) for t in (1, 1, 2, 3, 4)]
+    assert kept == [True, False, True, True, False]
+    assert [f.trade_id for f in rec.fills or ()] == [1, 2, 3]
+
+
+def test_order_record_keeps_the_reason_and_code_of_its_last_answer_with_one() -> None:
+    rec = OrderRecord("s1", 7, 0, NewOrder("BTCUSDT", "BUY", "LIMIT", QTY, PX, "GTC", "c1"))
+    rec.apply(update("c1", OrderStatus.NEW, order_id=9))
+    assert (rec.reason, rec.error_code) == ("", 0)
+    rec.apply(update("c1", OrderStatus.EXPIRED, order_id=9), "cancel: gone", -2011)
+    assert (rec.status, rec.reason, rec.error_code) == (OrderStatus.EXPIRED, "cancel: gone", -2011)
+
+
+def _fill(trade_id: int) -> Fill:
+    return Fill(
+        "binance-spot", "BTCUSDT", "c1", 9, trade_id, "BUY", PX, 10, 0, "USDT", True, 0, 1, 2
+    )

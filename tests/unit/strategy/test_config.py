@@ -51,6 +51,7 @@ def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
         50,
         "binance-spot",
     )
+    assert cfg.resync_after_s == 2.0
 
 
 @pytest.mark.parametrize(
@@ -59,6 +60,8 @@ def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
         ("spin_usec = 5\n" + MINIMAL, "spin_usec: unknown key"),
         ("spin_us = -1\n" + MINIMAL, "spin_us=-1: must be 0..1000000"),
         ("cpu = -2\n" + MINIMAL, "cpu=-2: must be >= 0"),
+        ("resync_after_s = 0\n" + MINIMAL, "resync_after_s=0.0: must be 0.05..600"),
+        ("resync_after_s = 601.0\n" + MINIMAL, "resync_after_s=601.0: must be 0.05..600"),
         ("cpu = 1.5\n" + MINIMAL, "cpu: expected integer"),
         ("log_level = 'LOUD'\n" + MINIMAL, "log_level='LOUD'"),
         (MINIMAL + MINIMAL, "name 'mm' is used twice"),

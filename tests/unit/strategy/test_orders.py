@@ -102,3 +102,34 @@ def test_tracker_forget_drops_unsent_order() -> None:
     t.add(_order())
     t.forget("a")
     assert t.open_orders() == [] and t.n_sent == 0
+
+
+def test_tracker_unanswered_until_any_event_and_overdue_after_the_timeout() -> None:
+    t = OrderTracker()
+    a, b = _order("a"), _order("b")
+    a.sent_mono_ns, b.sent_mono_ns = 1_000, 2_000
+    t.add(a)
+    t.add(b)
+    assert t.n_unanswered == 2
+    assert t.overdue(1_000 + 499, 500, 10) == ([], 1_500)
+    due, nxt = t.overdue(1_500, 500, 10)
+    assert due == [a] and nxt == 2_500  # b is due at 2500, a next at 1500 + 2 x 500
+    t.on_event("b", 5, 0, 0, "")  # any event answers it (here a final one)
+    assert t.n_unanswered == 1 and t.counters()["n_unanswered"] == 1
+    t.forget("a")
+    assert t.n_unanswered == 0 and t.overdue(10**9, 500, 10) == ([], 0)
+
+
+def test_tracker_overdue_limit_leaves_the_rest_due_and_unknown_send_time_counts_from_now() -> None:
+    t = OrderTracker()
+    for cid in ("a", "b", "c"):
+        o = _order(cid)
+        o.sent_mono_ns = 100
+        t.add(o)
+    due, nxt = t.overdue(1_000, 10, 2)
+    assert [o.client_order_id for o in due] == ["a", "b"] and nxt <= 1_000  # c still due
+    late = _order("d")  # no send time: due one timeout after it is first seen
+    t.add(late)
+    due, _ = t.overdue(1_005, 10, 10)  # a and b were asked at 1000: next at 1020
+    assert [o.client_order_id for o in due] == ["c"]
+    assert [o.client_order_id for o in t.overdue(1_015, 10, 10)[0]] == ["d"]
