@@ -29,6 +29,7 @@ from veloz.strategy.loader import load_class
 from veloz.strategy.loop import BusLoop
 from veloz.strategy.loop import pin_cpu
 from veloz.strategy.runtime import Runtime
+from veloz.strategy.runtime import Slot
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,22 @@ def _strategies(cfg: StrategyProcessConfig, config_dir: Path) -> list[Strategy]:
     return out
 
 
-def _build(cfg: StrategyProcessConfig, config_dir: Path) -> BusLoop:
+def _build(cfg: StrategyProcessConfig, config_dir: Path, audit: ProcAudit) -> BusLoop:
     strategies = _strategies(cfg, config_dir)
     if cfg.cpu is not None:
         pin_cpu(cfg.cpu)
     pairs = list(zip(cfg.strategies, strategies, strict=True))
-    return BusLoop(cfg, lambda send: Runtime(cfg.proc, pairs, send, cfg.start_timeout_s))
+    return BusLoop(
+        cfg,
+        lambda send: Runtime(
+            cfg.proc,
+            pairs,
+            send,
+            cfg.start_timeout_s,
+            cfg.resync_after_s,
+            on_failed=lambda slot: _audit_failed(audit, slot),
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with audit:
         try:
-            loop = _build(cfg, args.config.resolve().parent)
+            loop = _build(cfg, args.config.resolve().parent, audit)
         except ConfigError as exc:
             print(f"veloz strategy: {exc}", file=sys.stderr)
             return audit.exit(2, "config_error")
@@ -120,18 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         return audit.exit(0, audit.reason or "duration")
 
 
+def _audit_failed(audit: ProcAudit, slot: Slot) -> None:
+    # A strategy stopped by its own exception: a critical action, recorded when it happens.
+    ctx = slot.ctx
+    data = {"strategy": ctx.name, "state": "FAILED", "n_errors": ctx.n_errors}
+    audit.append(Kind.PROC_STOP, data | {"error": slot.tally.error[:200]})
+
+
 def _audit_strategies(audit: ProcAudit, runtime: Runtime) -> None:
-    # A strategy that failed is a critical action of its own. The runtime has no hook to
-    # report it when it happens, so it is recorded here, at the process's stop.
-    states = {}
-    for slot in runtime.slots:
-        ctx = slot.ctx
-        states[ctx.name] = StrategyState.NAMES[ctx.state]
-        if ctx.state == StrategyState.FAILED:
-            data = {"strategy": ctx.name, "state": "FAILED", "n_errors": ctx.n_errors}
-            audit.append(Kind.PROC_STOP, data | {"error": slot.tally.error[:200]})
-    audit.stop_data["strategies"] = states
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    # Every strategy's final state goes into the process's own proc_stop.
+    audit.stop_data["strategies"] = {
+        slot.ctx.name: StrategyState.NAMES[slot.ctx.state] for slot in runtime.slots
+    }

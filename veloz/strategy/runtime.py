@@ -108,6 +108,9 @@ class Runtime:
     resync_after_s : float
         Seconds an order sent may go without any answer before the gateway is asked about
         it (a SYNC naming it); then again after 2, 4, 8, 16 (at most) times that.
+    on_failed : callable, optional
+        Called with the `Slot` of a strategy once it is stopped FAILED (the process's
+        audit record); must not raise.
 
     Notes
     -----
@@ -130,8 +133,10 @@ class Runtime:
         send: Callable[[bytes, bytes], bool],
         start_timeout_s: float = 10.0,
         resync_after_s: float = 2.0,
+        on_failed: "Callable[[Slot], None] | None" = None,
     ) -> None:
         self.proc = proc
+        self._on_failed = on_failed
         self.latency = LatencySet(f"strategy.{proc}", FIGURES, capacity=_LATENCY_CAPACITY)
         self._rec_md = self.latency["ingest_to_dispatch"].record_since
         self._rec_ex = self.latency["receipt_to_strategy"].record_since
@@ -706,6 +711,8 @@ class Runtime:
             ctx.n_errors,
             " ".join(f"{k}={v}" for k, v in ctx.orders.counters().items()),
         )
+        if failed and self._on_failed is not None:
+            self._on_failed(slot)
 
     def stop_all(self) -> None:
         """Stop every strategy (shutdown)."""

@@ -1,4 +1,5 @@
-"""`veloz strategy` stop records: a FAILED strategy gets its own proc_stop, states listed."""
+"""`veloz strategy` stop records: a FAILED strategy gets its own proc_stop when it fails, and
+the process's proc_stop lists every strategy's final state."""
 
 import json
 from pathlib import Path
@@ -23,6 +24,7 @@ def test_strategy_stop_records_each_failed_strategy_and_every_final_state(tmp_pa
         ]
     )
     audit = ProcAudit.start(tmp_path, "strategy.main", {"proc": "main"}, argv=[])
+    strategy_proc._audit_failed(audit, runtime.slots[1])  # the runtime's on_failed hook
     strategy_proc._audit_strategies(audit, runtime)
     audit.exit(0, "SIGTERM")
     lines = (tmp_path / "audit" / "strategy.main.jsonl").read_text().splitlines()[1:]

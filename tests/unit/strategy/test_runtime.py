@@ -15,6 +15,7 @@ from veloz._core import wire
 from veloz._core.latency import now_ns
 from veloz.strategy.base import Strategy
 from veloz.strategy.base import StrategyState
+from veloz.strategy.runtime import Slot
 
 
 class Recorder(Strategy):
@@ -123,13 +124,15 @@ def test_unknown_topic_counted() -> None:
 def test_callback_exception_stops_only_that_strategy(caplog: pytest.LogCaptureFixture) -> None:
     bad = Recorder("bad", fail_on="book")
     good = Recorder("good")
-    rt, sent, feed = runtime(bad, good)
+    failed: list[Slot] = []
+    rt, sent, feed = runtime(bad, good, on_failed=failed.append)
     cid = bad.buy(SYMBOL, "0.001", "50000")
     with caplog.at_level(logging.ERROR):
         rt.dispatch(topic("book"), feed.book_body(5_000_000, 5_000_100))
         rt.dispatch(topic("book"), feed.book_body(5_000_000, 5_000_200))
     assert bad._ctx is not None and bad._ctx.state == StrategyState.FAILED
     assert bad._ctx.n_errors == 1
+    assert [f.ctx.name for f in failed] == ["bad"]  # told once, when it happened
     assert bad.names() == ["start", "book", "stop"]
     assert good.names() == ["start", "book", "book"]
     cancels = [c for c in sent.decoded() if c.action == wire.Action.CANCEL]

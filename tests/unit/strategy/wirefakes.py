@@ -4,6 +4,8 @@ BTCUSDT-like: price_dp 2 with tick 0.10, qty_dp 5 with step 0.00010, min qty 0.0
 min notional 5 USDT. Feed instrument id 7.
 """
 
+from collections.abc import Callable
+
 from veloz._core import wire
 from veloz._core.book import Book
 from veloz._core.book import Side as BookSide
@@ -11,6 +13,7 @@ from veloz._core.latency import now_ns
 from veloz.strategy.base import Strategy
 from veloz.strategy.config import StrategySpec
 from veloz.strategy.runtime import Runtime
+from veloz.strategy.runtime import Slot
 from veloz.strategy.summary import ACTION_OFFSET
 
 VENUE = "binance-spot"
@@ -158,11 +161,14 @@ def spec(
 
 
 def runtime(
-    *strategies: Strategy, sent: Sent | None = None, start: bool = True
+    *strategies: Strategy,
+    sent: Sent | None = None,
+    start: bool = True,
+    on_failed: Callable[[Slot], None] | None = None,
 ) -> tuple[Runtime, Sent, FeedFake]:
     """A runtime with `strategies` (each spec'd on BTCUSDT by its name), instrument known."""
     sent = sent or Sent()
-    rt = Runtime("t", [(spec(s.name), s) for s in strategies], sent)
+    rt = Runtime("t", [(spec(s.name), s) for s in strategies], sent, on_failed=on_failed)
     feed = FeedFake()
     rt.begin()
     if start:
