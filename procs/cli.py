@@ -1,5 +1,6 @@
 """The `veloz` console script: dispatch a subcommand to its procs module's main()."""
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -44,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = __import__(SUBCOMMANDS[args[0]][0], fromlist=["main"])
     entry: Callable[[list[str]], int] = module.main
-    return entry(args[1:])
+    try:
+        return entry(args[1:])
+    except BrokenPipeError:
+        # `veloz ... | head`: the reader left. Point stdout at /dev/null so the interpreter's
+        # final flush cannot raise again, and exit like a process killed by SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13
 
 
 if __name__ == "__main__":

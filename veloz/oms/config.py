@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from veloz.bus.endpoints import BusConfig
 from veloz.errors import ConfigError
 from veloz.risk.config import RiskLimits
-from veloz.risk.pretrade import RiskConfig
 
 __all__ = ["LEVELS", "TRANSPORTS", "VENUES", "GatewayConfig"]
 
@@ -48,7 +47,7 @@ class GatewayConfig:
     status_interval_s : float
         Seconds between ``gateway.status`` log lines.
     risk : RiskLimits
-        Pre-trade limits and risk state triggers (``[risk]``; every issue-5 key kept).
+        Pre-trade limits and risk state triggers (``[risk]``).
     bus : BusConfig
         Run dir and transport (``[bus]``); ``--run-dir`` overrides ``run_dir``.
 
@@ -70,17 +69,6 @@ class GatewayConfig:
     bus: BusConfig = field(default_factory=BusConfig)
 
     def __post_init__(self) -> None:
-        if isinstance(self.risk, RiskConfig):  # an issue-5 table given in code: widen it (ok)
-            r = self.risk
-            limits = RiskLimits(
-                max_order_qty=dict(r.max_order_qty),
-                max_notional=r.max_notional,
-                price_band_bps=r.price_band_bps,
-                max_orders_per_s=r.max_orders_per_s,
-                max_cancels_per_s=r.max_cancels_per_s,
-                require_market_data=r.require_market_data,
-            )
-            object.__setattr__(self, "risk", limits)
         if self.log_level not in LEVELS:
             raise ConfigError(f"log_level={self.log_level!r}: must be one of {', '.join(LEVELS)}")
         if self.venue not in VENUES:

@@ -17,7 +17,7 @@ class GatewayCounters:
     n_cmds: int = 0  # order commands received
     n_malformed: int = 0  # undecodable or non-ORDER_CMD bodies on `orders` (skipped)
     n_rejected_gateway: int = 0  # commands the gateway itself could not take
-    n_rejected_risk: int = 0  # pre-trade refusals (per rule: PreTradeCounters)
+    n_rejected_risk: int = 0  # pre-trade refusals (per rule: PreTradeRisk.counters())
     n_rejected_local: int = 0  # refused by the venue client's own check (nothing sent)
     n_rejected_venue: int = 0  # refused by the venue, or not sent (retryable refusal)
     n_placed: int = 0  # orders the venue accepted

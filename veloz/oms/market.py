@@ -28,7 +28,7 @@ _MD_KINDS = {b"book": _BOOK, b"bbo": _BBO, b"status": _STATUS, b"instrument": _I
 
 
 class MidSink(Protocol):
-    """Takes the mids: `veloz.oms.riskwire.GatewayRisk` (or the issue-5 `PreTrade`)."""
+    """Takes the mids: `veloz.oms.riskwire.GatewayRisk` (into `PreTradeRisk.set_mid`)."""
 
     def set_mid(self, slot: int, bid_px: int, ask_px: int) -> None: ...
 

@@ -4,7 +4,8 @@ Owns `rebuild` (journal records -> `ExecState` and the gateway's `OrderRecord` t
 `catch_up_fills` (the venue's trade history since the last fill the state knows, per symbol,
 each trade handed to the gateway's fill hook as a `Fill`, which journals, applies and
 publishes it) and `reconcile` (those fills first, then the venue's open orders and the final
-state of every order the journal leaves live, each handed to the gateway's emit hook).
+state of every order the journal leaves live, each handed to the gateway's emit hook,
+also of one the caught-up fills complete).
 The gateway refuses commands until `reconcile` returns. Must not talk to a venue except
 through `VenueExec`, publish or journal itself (the hooks do), or retry an order.
 
@@ -319,9 +320,10 @@ async def reconcile(
 
     With `on_fill`, first the trades made since the last journaled fill (`catch_up_fills`,
     on `symbols`). Then every order the venue lists as open is emitted (an unknown one is
-    adopted by the emit hook's state). Every live order the venue does not list is queried
-    and its final state emitted; one the venue does not know is emitted REJECTED
-    (`NOT_AT_VENUE`).
+    adopted by the emit hook's state). Every order the journal left live that the venue does
+    not list is queried and its final state emitted, also when the caught-up fills already
+    complete it (the update is what ends its routing record and tells its strategy); one the
+    venue does not know is emitted REJECTED (`NOT_AT_VENUE`).
 
     Parameters
     ----------
@@ -347,11 +349,14 @@ async def reconcile(
         The venue's open orders or trade history could not be read after repeated tries.
     """
     c = ReconcileCounts()
+    # Live as the journal left them, before the catch-up: an order its caught-up fills
+    # complete is still queried, so its final state is journaled and published (its routing
+    # record and its strategy learn it from an update, not from the fills alone).
+    live = [e for e in state.orders.orders.values() if e.is_live]
     if on_fill is not None:
         c.fills = await catch_up_fills(venue, state, on_fill, symbols)
     else:
         log.warning("recovery.fills_skipped reason=no_fill_hook")
-    live = [e for e in state.orders.orders.values() if e.is_live]
     open_now: list[OrderUpdate] = await _retry("open_orders", venue.open_orders)
     listed = {u.client_order_id for u in open_now}
     c.n_open = len(open_now)
@@ -360,7 +365,7 @@ async def reconcile(
             c.n_adopted += 1
         emit(u)
     for e in live:
-        if e.cid in listed or not e.is_live:
+        if e.cid in listed:
             continue
         c.n_queried += 1
         symbol, cid = e.symbol, e.cid

@@ -1,19 +1,17 @@
 """The gateway's risk wiring: pre-trade checks on the order path and the risk state engine.
 
-Owns `GatewayRisk`, which puts the issue-5 `PreTrade` rules (their refusal texts are the
-strategies' contract), the Cython `PreTradeRisk` (modes, positions, gross, tick/step/min
-rules) and the `RiskEngine` (ACTIVE / REDUCE_ONLY / CANCEL_ONLY / HALTED) behind the one
-interface the gateway and `MarketData` call: mids in, positions in, checks out, a tick per
-second. Must not publish, audit, send webhooks or cancel orders: every `RiskEvent` goes to
-the ``on_event`` callback, and the gateway acts on it.
+Owns `GatewayRisk`, which puts the Cython `PreTradeRisk` (every pre-trade rule: mode,
+reduce-only, market data, tick/step/quantity/notional, band, position, gross, order and
+cancel rates) and the `RiskEngine` (ACTIVE / REDUCE_ONLY / CANCEL_ONLY / HALTED, which sets
+the core's modes) behind the one interface the gateway and `MarketData` call: mids in,
+positions in, checks out, a tick per second. Must not publish, audit, send webhooks or
+cancel orders: every `RiskEvent` goes to the ``on_event`` callback, and the gateway acts on it.
 """
 
 import logging
 import time
 from collections.abc import Callable
 from collections.abc import Sequence
-from typing import Any
-from typing import cast
 
 from veloz._core.risk import PreTradeRisk
 from veloz._core.risk import Reason
@@ -28,26 +26,18 @@ from veloz.risk.engine import RiskEngine
 from veloz.risk.engine import RiskEvent
 from veloz.risk.engine import RiskState
 from veloz.risk.engine import make_pretrade_risk
-from veloz.risk.pretrade import PreTrade
-from veloz.risk.pretrade import PreTradeCounters
 
 __all__ = ["GatewayRisk"]
 
 log = logging.getLogger(__name__)
 
 _BUY, _SELL = 0, 1  # PreTradeRisk side codes
-
-
-class _WithoutNotional:
-    # `cfg` as make_pretrade_risk reads it, with max_notional off ("0" is refused by
-    # RiskLimits itself, which is why this is a view and not dataclasses.replace).
-    max_notional = "0"
-
-    def __init__(self, cfg: RiskLimits) -> None:
-        self._cfg = cfg
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cfg, name)
+# Refusals set by the risk state: their text also says which condition set it.
+_MODE_LEVEL = {
+    Reason.R_REDUCE_ONLY: RiskState.REDUCE_ONLY,
+    Reason.R_CANCEL_ONLY: RiskState.CANCEL_ONLY,
+    Reason.R_HALTED: RiskState.HALTED,
+}
 
 
 class GatewayRisk:
@@ -80,12 +70,7 @@ class GatewayRisk:
         self.config = cfg
         self._insts = list(insts)
         self._now = mono_clock
-        self.rules = PreTrade(cfg.pretrade(), self._insts)
-        # max_notional stays with `rules` (Python ints): at price_dp + qty_dp (16 for many
-        # Binance pairs) a quote limit like 100000 does not fit PreTradeRisk's int64.
-        self.core: PreTradeRisk = make_pretrade_risk(
-            cast(RiskLimits, _WithoutNotional(cfg)), self._insts
-        )
+        self.core: PreTradeRisk = make_pretrade_risk(cfg, self._insts)
         self.engine = RiskEngine(
             cfg,
             [i.symbol for i in self._insts],
@@ -94,25 +79,16 @@ class GatewayRisk:
             on_event=on_event,
         )
         self._quote = self._insts[0].quote
-        self.n_refused_mode = 0
-        self.n_refused_core = 0
 
-    # ---- the PreTrade face MarketData and the tests use --------------------------------------
-
-    @property
-    def counters(self) -> PreTradeCounters:
-        """The issue-5 rule counters (``n_max_notional``, ...)."""
-        return self.rules.counters
+    # ---- market data (`veloz.oms.market.MidSink`) ---------------------------------------------
 
     def mid_x2(self, slot: int) -> int:
         """Best bid + best ask raw (twice the mid), 0 when unknown."""
-        return self.rules.mid_x2(slot)
+        return self.core.mid_x2(slot)
 
     def set_mid(self, slot: int, bid_px: int, ask_px: int) -> None:
-        """Record the best bid and ask of `slot` (raws at price_dp): ref px and md arrival."""
-        self.rules.set_mid(slot, bid_px, ask_px)
-        mid_x2 = self.rules.mid_x2(slot)
-        self.core.set_ref_px(slot, Px(mid_x2 // 2))
+        """Record the best bid and ask of `slot` (raws at price_dp): mid and md arrival."""
+        self.core.set_mid(slot, Px(bid_px), Px(ask_px))
         now = self._now()
         sym = self._insts[slot].symbol
         self.engine.on_market_data(sym, now)
@@ -121,8 +97,7 @@ class GatewayRisk:
 
     def clear_mid(self, slot: int) -> None:
         """The feed of `slot` is not live: forget the mid; the symbol's book is invalid."""
-        self.rules.clear_mid(slot)
-        self.core.set_ref_px(slot, Px(0))
+        self.core.set_mid(slot, Px(0), Px(0))
         self.engine.on_book_status(self._insts[slot].symbol, False, self._now())
 
     # ---- checks --------------------------------------------------------------------------
@@ -130,36 +105,37 @@ class GatewayRisk:
     def check_new(
         self, slot: int, is_buy: bool, is_market: bool, px: int, qty: int, now_ns: int
     ) -> str | None:
-        """Check a new order; None when it may go, else the refusal text (rule name first).
+        """Check a new order with `PreTradeRisk`; None when it may go, else the refusal text.
 
-        The risk state first (``halted: ...``, ``cancel_only: ...``), then the issue-5 rules
-        with their texts, then `PreTradeRisk` (reduce-only, position, gross, tick, ...).
+        The text starts with the rule name (``max_notional: 150000.00 > 100000.00 USDT``);
+        a refusal by the risk state also names the condition that set it. O(1) when it
+        passes; a refusal builds its text (cold path).
         """
-        sym = self._insts[slot].symbol
-        state = self.engine.state_of(sym)
-        if state >= RiskState.CANCEL_ONLY:
-            self.n_refused_mode += 1
-            return f"{state.name.lower()}: {sym}: new orders are refused ({self._why(sym)})"
-        why = self.rules.check_new(slot, is_buy, is_market, px, qty, now_ns)
-        if why is not None:
-            return why
         code = self.core.check_new(
             slot, _BUY if is_buy else _SELL, is_market, Px(px), Qty(qty), Nanos(now_ns)
         )
         if code == Reason.R_OK:
             return None
-        self.n_refused_core += 1
-        return f"{self.core.reason_text(code)} ({sym}, risk state {state.name})"
+        inst = self._insts[slot]
+        text = self.core.reason_text(code, inst.base, inst.quote)
+        level = _MODE_LEVEL.get(Reason(code))
+        if level is not None:
+            text = f"{text} ({self._why(inst.symbol, level)})"
+        return text
 
     def check_cancel(self, now_ns: int) -> str | None:
         """Check one cancel against the cancel rate (allowed in every state); None = go."""
-        return self.rules.check_cancel(now_ns)
+        code = self.core.check_cancel(Nanos(now_ns))
+        if code == Reason.R_OK:
+            return None
+        return self.core.reason_text(code)
 
-    def _why(self, sym: str) -> str:
-        # The latest event that set the state of `sym` (or the global one), for the text.
+    def _why(self, sym: str, level: RiskState) -> str:
+        # The latest event that set `level` (or stricter) for `sym` or globally, for the text.
         for ev in reversed(self.engine.events):
-            if ev.symbol in ("", sym) and ev.new >= RiskState.CANCEL_ONLY:
-                return f"{ev.trigger}: {ev.detail}"[:120]
+            if ev.symbol in ("", sym) and ev.new >= level:
+                scope = f"{ev.symbol} " if ev.symbol else ""
+                return f"{scope}{ev.trigger}: {ev.detail}"[:120]
         return "risk state"
 
     # ---- inputs ----------------------------------------------------------------------------
@@ -180,7 +156,7 @@ class GatewayRisk:
         """Net PnL (realized + unrealized at the mids - fees) in the first quote asset."""
         marks: dict[tuple[str, str], int] = {}
         for slot, inst in enumerate(self._insts):
-            mid_x2 = self.rules.mid_x2(slot)
+            mid_x2 = self.mid_x2(slot)
             if mid_x2:
                 marks[inst.venue, inst.symbol] = mid_x2 // 2
         return state.positions.net_pnl(marks).get(self._quote, 0)
@@ -193,7 +169,7 @@ class GatewayRisk:
         self.engine.evaluate(now_ns)
 
     def status(self) -> dict[str, object]:
-        """The engine's status plus the limits and the refusal counters."""
+        """The engine's status plus the limits and the pre-trade counters (per rule)."""
         st = dict(self.engine.status())
         cfg = self.config
         st["limits"] = {
@@ -206,14 +182,11 @@ class GatewayRisk:
             "price_band_bps": cfg.price_band_bps,
             "max_orders_per_s": cfg.max_orders_per_s,
             "max_cancels_per_s": cfg.max_cancels_per_s,
+            "require_market_data": cfg.require_market_data,
             "stale_feed_s": cfg.stale_feed_s,
             "latency_p99_us": cfg.latency_p99_us,
             "error_spike_count": cfg.error_spike_count,
             "recover_after_s": cfg.recover_after_s,
         }
-        counters: dict[str, int] = dict(self.rules.counters.as_dict())
-        counters.update(self.core.counters())
-        counters["n_refused_mode"] = self.n_refused_mode
-        counters["n_refused_core"] = self.n_refused_core
-        st["counters"] = counters
+        st["counters"] = self.core.counters()
         return st

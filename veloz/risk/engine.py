@@ -39,6 +39,7 @@ from veloz._core.units import Qty
 from veloz.errors import ConfigError
 from veloz.model.instrument import Instrument
 from veloz.risk.config import RiskLimits
+from veloz.risk.config import decimal_limit
 from veloz.risk.config import decimal_raw
 
 __all__ = [
@@ -117,38 +118,44 @@ class _Cond:
 
 
 def make_pretrade_risk(cfg: RiskLimits, instruments: Sequence[Instrument]) -> PreTradeRisk:
-    """Build a `PreTradeRisk` with slot ``i`` = ``instruments[i]`` and the limits of `cfg`.
+    """Build a `PreTradeRisk` with slot ``i`` = ``instruments[i]`` and every limit of `cfg`.
 
-    Gross notional figures are at the first instrument's price_dp (the quote's scale).
+    Per slot: the instrument's tick, step, min qty and min notional; ``max_order_qty``,
+    ``max_notional`` (at its own decimals, exact at any scale), ``max_position`` and
+    ``price_band_bps``; globally the order and cancel buckets (burst ``max(1, rate)``),
+    ``max_gross_notional`` (raw at the smallest price_dp: the gross figures' scale) and
+    ``require_market_data``.
 
     Raises
     ------
     ConfigError
-        A per-symbol key for a symbol not among `instruments`, or a limit with more
-        decimals than the instrument's scale allows.
+        A per-symbol key for a symbol not among `instruments`, or a quantity limit with
+        more decimals than the instrument's scale allows.
     """
+    if not instruments:
+        raise ConfigError("risk: no instruments")
     symbols = {inst.symbol for inst in instruments}
     for key, table in (("max_order_qty", cfg.max_order_qty), ("max_position", cfg.max_position)):
         for symbol in table:
             if symbol not in symbols:
-                raise ConfigError(f"risk.{key}.{symbol}: not a symbol of this gateway")
-    if not instruments:
-        raise ConfigError("risk: no instruments")
+                raise ConfigError(
+                    f"risk.{key}.{symbol}: not a symbol of this gateway "
+                    f"({', '.join(sorted(symbols))})"
+                )
     gross_dp = min(inst.price_dp for inst in instruments)
-    burst_o = max(1.0, cfg.max_orders_per_s)
-    burst_c = max(1.0, cfg.max_cancels_per_s)
+    max_notional, max_notional_dp = decimal_limit("risk.max_notional", cfg.max_notional)
     risk = PreTradeRisk(
         len(instruments),
         cfg.max_orders_per_s,
-        burst_o,
+        max(1.0, cfg.max_orders_per_s),
         cfg.max_cancels_per_s,
-        burst_c,
+        max(1.0, cfg.max_cancels_per_s),
         decimal_raw("risk.max_gross_notional", cfg.max_gross_notional, gross_dp),
         gross_dp,
+        cfg.require_market_data,
     )
     for slot, inst in enumerate(instruments):
         sym = inst.symbol
-        ndp = inst.price_dp + inst.qty_dp
         max_qty = cfg.max_order_qty.get(sym, "0")
         max_pos = cfg.max_position.get(sym, "0")
         risk.configure(
@@ -160,7 +167,9 @@ def make_pretrade_risk(cfg: RiskLimits, instruments: Sequence[Instrument]) -> Pr
             Qty(inst.min_qty_raw),
             Qty(decimal_raw(f"risk.max_order_qty.{sym}", max_qty, inst.qty_dp)),
             inst.min_notional_raw,
-            decimal_raw("risk.max_notional", cfg.max_notional, ndp),
+            inst.notional_dp,
+            max_notional,
+            max_notional_dp,
             Qty(decimal_raw(f"risk.max_position.{sym}", max_pos, inst.qty_dp)),
             cfg.price_band_bps,
         )

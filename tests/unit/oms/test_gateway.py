@@ -34,7 +34,7 @@ from veloz.oms.config import GatewayConfig
 from veloz.oms.gateway import Gateway
 from veloz.oms.venue import ExecSink
 from veloz.oms.venue import OnSent
-from veloz.risk.pretrade import RiskConfig
+from veloz.risk.config import RiskLimits
 
 VENUE = "binance-spot"
 BTC = Instrument(VENUE, "BTCUSDT", "BTC", "USDT", "TRADING", 2, 5, 1, 1, 0, 0, 1, 0, 0)
@@ -158,7 +158,7 @@ class Rig:
             "max_orders_per_s": 1000.0,
         }
         limits.update(risk)
-        cfg = GatewayConfig(symbols=["BTCUSDT", "ETHUSDT"], risk=RiskConfig(**limits))
+        cfg = GatewayConfig(symbols=["BTCUSDT", "ETHUSDT"], risk=RiskLimits(**limits))
         self.venue = FakeVenue()
         self.out = Out()
         self.gw = Gateway(cfg, self.venue, self.out)
@@ -236,7 +236,7 @@ def test_gateway_symbol_the_venue_does_not_list_is_config_error() -> None:
         ({"symbols": []}, "symbols"),
         ({"symbols": ["btcusdt"]}, "symbols"),
         ({"rest_url": "ftp://x"}, "rest_url"),
-        ({"risk": RiskConfig(max_order_qty={"ETHUSDT": "1"})}, "max_order_qty.ETHUSDT"),
+        ({"risk": RiskLimits(max_order_qty={"ETHUSDT": "1"})}, "max_order_qty.ETHUSDT"),
     ],
 )
 def test_gateway_config_bad_value_names_the_key(kw: dict[str, Any], word: str) -> None:
@@ -346,7 +346,7 @@ def test_gateway_over_limit_order_is_rejected_with_rule_text_and_not_sent() -> N
     rig = in_loop(fn)
     assert rig.venue.placed == []
     assert rig.gw.counters.n_rejected_risk == 1
-    assert rig.gw.pretrade.counters.n_max_notional == 1
+    assert rig.gw.pretrade.core.counters()["n_max_notional"] == 1
 
 
 def test_gateway_order_for_unknown_instrument_id_is_rejected() -> None:
@@ -366,7 +366,7 @@ def test_gateway_order_before_a_mid_is_refused_no_market_data() -> None:
         rig.gw.on_md(b"md.binance-spot.BTCUSDT.instrument", body)
         rig.new("c1")
         (ev,) = rig.events()
-        assert ev.reason == "no_market_data: BTCUSDT: no BBO or book yet"
+        assert ev.reason == "no_market_data: no BBO or book yet"
 
     in_loop(fn)
 

@@ -33,7 +33,7 @@ from veloz.oms.recovery import catch_up_fills
 from veloz.oms.recovery import reconcile
 from veloz.oms.state import ExecState
 from veloz.oms.state import OrderState
-from veloz.risk.pretrade import RiskConfig
+from veloz.risk.config import RiskLimits
 
 
 def journaled_rig(path: Path, venue: FakeVenue | None = None, *, live: bool = False) -> Rig:
@@ -42,7 +42,7 @@ def journaled_rig(path: Path, venue: FakeVenue | None = None, *, live: bool = Fa
     rig = Rig()
     cfg = GatewayConfig(
         symbols=["BTCUSDT", "ETHUSDT"],
-        risk=RiskConfig(max_notional="100000", price_band_bps=500, max_orders_per_s=1000.0),
+        risk=RiskLimits(max_notional="100000", price_band_bps=500, max_orders_per_s=1000.0),
     )
     rig.venue = venue or FakeVenue()
     rig.out = Out()
@@ -273,7 +273,7 @@ def test_catch_up_fills_unknown_order_that_cannot_be_queried_is_booked_unmapped(
     assert [f.client_order_id for f in got] == [""] and c.n_unmapped == 1
 
 
-def test_reconcile_with_fill_hook_reads_trades_before_open_orders() -> None:
+def test_reconcile_reads_trades_before_open_orders_and_queries_an_order_they_filled() -> None:
     st = down_state()
     venue = TradesVenue([trade(10, 101, 600)])
     venue.open_now = []
@@ -293,10 +293,15 @@ def test_reconcile_with_fill_hook_reads_trades_before_open_orders() -> None:
     assert venue.order_log == ["trades", "open_orders"]
     assert [f.trade_id for f in fills] == [10]
     assert c.fills is not None and c.fills.n_new == 1
-    # c1 is FILLED by its fills, so it is no longer live: not queried.
-    assert venue.queried == [] and updates == []
+    # c1 is FILLED by its fills; live in the journal, so still queried: its final update is
+    # what ends the gateway's routing record and tells its strategy.
+    assert venue.queried == ["c1"]
+    assert [(u.client_order_id, u.status, u.filled_qty) for u in updates] == [
+        ("c1", OrderStatus.FILLED, QTY)
+    ]
     c1 = st.orders.get("c1")
-    assert c1 is not None and c1.state is OrderState.FILLED
+    assert c1 is not None and c1.state is OrderState.FILLED and c1.filled_qty == QTY
+    assert st.orders.n_overfill == 0 and st.orders.n_fill_mismatch == 0
 
 
 def test_reconcile_without_fill_hook_does_not_read_trades() -> None:

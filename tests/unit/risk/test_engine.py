@@ -1,6 +1,7 @@
 """RiskEngine: every transition, hysteresis on an injected clock, HALTED needs resume."""
 
 import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,6 @@ from veloz.risk.engine import RiskEngine
 from veloz.risk.engine import RiskEvent
 from veloz.risk.engine import RiskState
 from veloz.risk.engine import make_pretrade_risk
-from veloz.risk.pretrade import RiskConfig
 
 S = 1_000_000_000
 SYMS = ("BTCUSDT", "ETHUSDT")
@@ -49,7 +49,8 @@ def _engine(**kw: object) -> tuple[RiskEngine, list[RiskEvent], PreTradeRisk, _W
     seen: list[RiskEvent] = []
     pre = PreTradeRisk(2, 100.0, 100.0, 100.0, 100.0)
     for slot in (0, 1):
-        pre.configure(slot, 2, 5, 1, 1, 0, 0, 0, 0, 0, 0)
+        pre.configure(slot, 2, 5, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+        pre.set_ref_px(slot, 100)
     wall = _Wall()
     eng = RiskEngine(_cfg(**kw), SYMS, 2, pre, seen.append, wall)
     for sym in SYMS:
@@ -267,7 +268,7 @@ def test_make_pretrade_risk_builds_limits_from_config() -> None:
     pre.set_ref_px(0, 50_000_00)
     assert pre.max_gross == 100_000_00
     assert pre.check_new(0, 0, False, 50_000_00, 50_000, 0) == Reason.R_OK
-    assert pre.check_new(0, 0, False, 50_000_00, 50_100, 0) == Reason.R_MAX_QTY
+    assert pre.check_new(0, 0, False, 50_000_00, 50_100, 0) == Reason.R_MAX_ORDER_QTY
     pre.set_position(0, 100_000)
     assert pre.check_new(0, 0, False, 50_000_00, 100, 0) == Reason.R_POSITION_LIMIT
 
@@ -286,15 +287,13 @@ def test_risk_limits_rejects_bad_values() -> None:
         RiskLimits(price_band_bps=0)
 
 
-def test_risk_limits_loads_example_and_every_new_key_strictly() -> None:
-    example = Path(__file__).parents[3] / "veloz" / "config" / "examples" / "gateway.toml"
-    risk = tomllib.loads(example.read_text())["risk"]
-    assert build(RiskLimits, risk, "risk.").pretrade() == build(RiskConfig, risk, "risk.")
-    # The commented issue 6 keys, uncommented, load too; a typo does not.
-    lines = example.read_text().split("[risk]\n", 1)[1].split("\n[bus]", 1)[0].splitlines()
-    new = "\n".join(ln[2:] for ln in lines if ln.startswith("# ") and "=" in ln.split("#")[1])
-    text = new.replace('BTCUSDT = "1"', "").replace("[risk.max_position]", "")
-    data = tomllib.loads(text)
-    assert build(RiskLimits, data, "risk.").recover_after_s == 30.0
+def test_risk_limits_loads_example_gateway_toml_with_every_key_strictly() -> None:
+    examples = Path(__file__).parents[3] / "veloz" / "config" / "examples"
+    risk = tomllib.loads((examples / "gateway.toml").read_text())["risk"]
+    assert set(risk) == {f.name for f in fields(RiskLimits)}  # every key shown, none unknown
+    limits = build(RiskLimits, risk, "risk.")
+    assert limits.max_position == {"BTCUSDT": "1"} and limits.max_notional == "50000"
+    up = tomllib.loads((examples / "up.toml").read_text())["gateway"]["risk"]
+    assert build(RiskLimits, up, "gateway.risk.").max_orders_per_s == 50
     with pytest.raises(ConfigError, match="max_drawdwn"):
         build(RiskLimits, {"max_drawdwn": "1"}, "risk.")
