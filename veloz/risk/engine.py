@@ -325,7 +325,12 @@ class RiskEngine:
         return self.evaluate(mono_ns)
 
     def on_latency_p99(self, p99_ns: int, mono_ns: int) -> list[RiskEvent]:
-        """Feed the order-path p99 from the HDR figures (`veloz.metrics.percentiles_ns`)."""
+        """Feed the order-path p99 of a recent window (`veloz.metrics.Latency.recent_p99_ns`).
+
+        0 means no figure (too few orders in the window): no evidence of slowness, so the
+        condition clears after `recover_after_s` like any other. Holding it instead would
+        leave a flat book in REDUCE_ONLY for good: it sends nothing, so no figure comes.
+        """
         limit = self._p99_limit_ns
         high = bool(limit) and p99_ns > limit
         self._set("latency", _GLOBAL, high, f"p99_ns={p99_ns} limit_ns={limit}", mono_ns)
