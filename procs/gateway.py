@@ -138,7 +138,7 @@ async def _run(cfg: GatewayConfig, signer: Signer, audit: ProcAudit) -> int:
         with (
             contextlib.ExitStack() as stack,
             PullSocket(cfg.bus) as orders,
-            PubSocket(cfg.bus, "exec", linger_ms=1000) as out,
+            PubSocket(cfg.bus, "exec", linger_ms=1000, track_subscriptions=True) as out,
             SubSocket(cfg.bus, prefixes=()) as md,
             RepSocket(cfg.bus) as control,
         ):
@@ -154,7 +154,7 @@ async def _run(cfg: GatewayConfig, signer: Signer, audit: ProcAudit) -> int:
             for name in gw.md_names():
                 md.add(name)
             try:
-                await gw.run(orders, md, stop, md.rediscover, control)
+                await gw.run(orders, md, stop, md.rediscover, control, out.subscriptions)
             finally:
                 gw.latency.write(cfg.bus.run_dir)
                 audit.stop_data["risk_state"] = gw.risk.state.name

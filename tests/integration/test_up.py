@@ -24,8 +24,6 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent.parent
 FIGURES = ("ingest_to_dispatch", "trigger_to_send", "receipt_to_strategy")
 DURATION_S = float(os.environ.get("VELOZ_UP_SECONDS", "20"))
-_NEEDS = [REPO / "procs" / "gateway.py", REPO / "procs" / "strategy.py"]
-_MISSING = [p.name for p in _NEEDS if not p.exists()]
 
 
 @pytest.fixture
@@ -57,9 +55,6 @@ def _wait_for(path: Path, pattern: str, proc: subprocess.Popen[str], timeout_s: 
     raise AssertionError(f"no line matching {pattern!r} in {path} (up rc={proc.poll()})")
 
 
-@pytest.mark.skipif(
-    bool(_MISSING), reason=f"needs the other helpers' processes: {', '.join(_MISSING)} missing"
-)
 def test_veloz_up_default_config_runs_restarts_a_killed_feed_and_reports_three_figures(
     run_dir: Path,
 ) -> None:

@@ -10,6 +10,9 @@ subscriber's queue is full, so one stalled reader (``veloz tap | less``) costs o
 its messages and the sender never sees it (``n_dropped`` stays 0; readers find the loss as
 a ``seq`` gap). ``PubSocket(..., nodrop=True)`` uses XPUB with ``XPUB_NODROP``: a full queue
 of any subscriber refuses the send (``zmq.Again``), counted in ``n_dropped`` and lost for all.
+``PubSocket(..., track_subscriptions=True)`` uses XPUB to learn which topic prefixes are
+subscribed (`PubSocket.subscriptions`), so a restarted publisher can wait for a reader it
+must not miss (the gateway for its strategies) before it publishes what they need.
 """
 
 import json
@@ -198,8 +201,11 @@ class PubSocket(_Bound):
     nodrop : bool
         XPUB with ``XPUB_NODROP``: a full subscriber queue refuses the send (counted in
         ``n_dropped``, lost for every subscriber). Default False: libzmq drops per
-        subscriber, silently (see the module docstring). The XPUB's incoming subscription
-        notices are never read; libzmq keeps at most RCVHWM of them.
+        subscriber, silently (see the module docstring). Unless `track_subscriptions`, the
+        XPUB's incoming subscription notices are never read; libzmq keeps at most RCVHWM.
+    track_subscriptions : bool
+        XPUB whose subscription notices `subscriptions` reads (drops stay per subscriber
+        unless `nodrop`).
     ctx : zmq.Context, optional
         ``zmq.Context.instance()`` when omitted.
 
@@ -218,12 +224,15 @@ class PubSocket(_Bound):
         sndhwm: int | None = None,
         linger_ms: int = 0,
         nodrop: bool = False,
+        track_subscriptions: bool = False,
         ctx: Context | None = None,
     ) -> None:
         self.cfg = cfg
         self.name = name
         c = _context(ctx)
-        self._sock = c.socket(zmq.XPUB if nodrop else zmq.PUB)
+        self._track = track_subscriptions
+        self._subs: set[bytes] = set()
+        self._sock = c.socket(zmq.XPUB if nodrop or track_subscriptions else zmq.PUB)
         self._sock.setsockopt(zmq.SNDHWM, cfg.sndhwm if sndhwm is None else sndhwm)
         self._sock.setsockopt(zmq.LINGER, linger_ms)
         if nodrop:
@@ -250,6 +259,29 @@ class PubSocket(_Bound):
             return False
         self.n_sent += 1
         return True
+
+    def subscriptions(self) -> frozenset[bytes]:
+        """Read the pending subscription notices; return the prefixes subscribed now.
+
+        Needs ``track_subscriptions=True`` (else always empty). libzmq reports a prefix
+        once however many readers take it, and its unsubscribe when the last one leaves (or
+        disconnects). O(pending notices).
+        """
+        if not self._track:
+            return frozenset()
+        while True:
+            try:
+                note = self._sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if not note:
+                continue
+            prefix = bytes(note[1:])
+            if note[0] == 1:
+                self._subs.add(prefix)
+            else:
+                self._subs.discard(prefix)
+        return frozenset(self._subs)
 
 
 class PullSocket(_Bound, _Receiver):

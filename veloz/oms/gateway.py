@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Mapping
 from typing import Any
 from typing import Protocol
@@ -92,6 +93,9 @@ FIGURE = "trigger_to_send"
 # Span of each of the two rotating histograms whose p99 the risk engine's latency rule reads
 # (the last 10-20 s; fewer than `veloz.metrics.RECENT_MIN_COUNT` samples: 0, no figure).
 RISK_P99_WINDOW_S = 10.0
+# Recovery waits this long at most for the strategies with live orders to subscribe.
+SUBSCRIBER_WAIT_S = 3.0
+SUBSCRIBER_POLL_S = 0.02
 # Seconds shutdown waits for requests in flight.
 DRAIN_TIMEOUT_S = 3.0
 # Audit group commit: records are fsync'd at most this many ms after they are written.
@@ -576,6 +580,7 @@ class Gateway:
         stop: asyncio.Event,
         rediscover: Callable[[], object] | None = None,
         control: "ControlServer | None" = None,
+        subscriptions: Callable[[], Collection[bytes]] | None = None,
     ) -> None:
         """Start the venue, serve until `stop` is set, then shut down cleanly.
 
@@ -591,6 +596,11 @@ class Gateway:
             Called every second (``SubSocket.rediscover``: md publishers that appear late).
         control : ControlServer, optional
             The bound ``control`` REP (`veloz.bus.sockets.RepSocket`): operator requests.
+        subscriptions : callable, optional
+            The ``exec`` topic prefixes subscribed now (`PubSocket.subscriptions`). With it,
+            recovery first waits up to `SUBSCRIBER_WAIT_S` for every strategy with a live
+            order to subscribe, so what recovery publishes (caught-up fills, final states)
+            reaches them and they see the new publisher's seq start again.
 
         Raises
         ------
@@ -608,7 +618,7 @@ class Gateway:
         syncer = loop.create_task(self._audit_timer())
         log.info("gateway.started venue=%s symbols=%s", self.cfg.venue, ",".join(self.cfg.symbols))
         if self.recovering:
-            self._spawn(self.recover())
+            self._spawn(self.recover(subscriptions))
         try:
             self.drain(md, self.on_md)
             self.drain(orders, self.on_cmd)
@@ -639,12 +649,15 @@ class Gateway:
         log.info("gateway.journal_replayed records=%d orders=%d", n, len(self._orders))
         return n
 
-    async def recover(self) -> None:
+    async def recover(self, subscriptions: Callable[[], Collection[bytes]] | None = None) -> None:
         """Reconcile with the started venue (`recovery.reconcile`), then take commands.
 
-        A venue that keeps failing is tried again every 2 s; commands stay refused meanwhile
-        (the state is not known).
+        With `subscriptions` (see `run`), first wait for the strategies with live orders to
+        subscribe to ``exec``. A venue that keeps failing is tried again every 2 s; commands
+        stay refused meanwhile (the state is not known).
         """
+        if subscriptions is not None:
+            await self._await_subscribers(subscriptions)
         while True:
             try:
                 await reconcile(self._venue, self.state, self._update, on_fill=self.on_event)
@@ -656,6 +669,30 @@ class Gateway:
         self.recovering = False
         log.info("gateway.recovered orders=%d", len(self._orders))
         self._syncs.flush()
+
+    async def _await_subscribers(self, subscriptions: Callable[[], Collection[bytes]]) -> None:
+        # A strategy's SUB reconnects ~0.1-0.2 s after the gateway binds again; what is
+        # published before that is lost to it (ZMQ slow joiner). Bounded: a strategy that is
+        # gone for good must not keep the gateway from recovering.
+        want = {r.strategy for r in self._orders.values() if r.is_live and r.strategy}
+        want.discard(RISK_STRATEGY)
+        deadline = time.monotonic() + SUBSCRIBER_WAIT_S
+        missing = sorted(want)
+        while missing:
+            subs = subscriptions()
+            missing = [s for s in missing if f"ex.{s}.".encode() not in subs]
+            if not missing or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(SUBSCRIBER_POLL_S)
+        if missing:
+            log.warning(
+                "gateway.subscribers_missing strategies=%s waited_s=%.1f: their answers from "
+                "recovery may be lost (they ask again by name)",
+                ",".join(missing),
+                SUBSCRIBER_WAIT_S,
+            )
+        elif want:
+            log.info("gateway.subscribers_ready strategies=%s", ",".join(sorted(want)))
 
     async def _finish(self) -> None:
         await self._req.finish(DRAIN_TIMEOUT_S)

@@ -61,6 +61,7 @@ _KEEP_TRADE_IDS = 100_000
 # An unanswered order is asked about after the timeout, then after 2, 4, 8 and at most 16
 # timeouts: a gateway that stays away gets a trickle, not a flood.
 _MAX_BACKOFF_SHIFT = 4
+_ASK_NOW = -1  # an unanswered entry's "last" that makes the next look ask at once
 
 
 def _b36(n: int) -> str:
@@ -217,7 +218,10 @@ class OrderTracker:
             last, n_asked = entry
             if last == 0:  # no send time known: count from now
                 entry[0] = last = now_ns
-            at = last + (after_ns << min(n_asked, _MAX_BACKOFF_SHIFT))
+            if last == _ASK_NOW:
+                at = now_ns
+            else:
+                at = last + (after_ns << min(n_asked, _MAX_BACKOFF_SHIFT))
             if at <= now_ns and len(due) < limit:
                 order = self._open.get(cid)
                 if order is not None:
@@ -228,6 +232,21 @@ class OrderTracker:
             if next_ns == 0 or at < next_ns:
                 next_ns = at
         return due, next_ns
+
+    def ask_about_open(self) -> int:
+        """Make every open order due to be asked about at the next look (the gateway
+        restarted: what it published while we were not listening is lost); return how many.
+        O(open orders)."""
+        for cid in self._open:
+            self._unanswered[cid] = [_ASK_NOW, 0]
+        return len(self._open)
+
+    def ask_again(self, client_order_id: str) -> None:
+        """The ask about this order did not leave the process: make it due at once. O(1)."""
+        entry = self._unanswered.get(client_order_id)
+        if entry is not None:
+            entry[0] = _ASK_NOW
+            entry[1] = max(0, entry[1] - 1)
 
     def get(self, client_order_id: str) -> OrderState | None:
         """Return the order with this id, open or recently finished, or None. O(1)."""

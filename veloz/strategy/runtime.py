@@ -156,6 +156,8 @@ class Runtime:
         self._resync_after_ns = max(1, int(resync_after_s * 1e9))
         self._next_resync_ns = 0  # next look at the unanswered orders (mono ns)
         self._has_unanswered = False  # some were left at the last look
+        self._sync_retry: set[str] = set()  # strategies whose SYNC the bus refused
+        self._next_sync_retry_ns = 0
         self._resync_log = RateLimitedLog(log)
         self._exec_seq = 0  # last header seq of an ex. message (one encoder on exec)
         self.has_new_timer = False  # a strategy set a timer since the last tick()
@@ -503,23 +505,36 @@ class Runtime:
             self.n_exec_restarts,
         )
         self.sync_all()
+        # What the gateway published while we were not listening (the fills it caught up
+        # during its recovery, the final states) is lost: ask about every open order by name
+        # at the next tick; the answers carry their fills (duplicates are dropped).
+        n = sum(slot.ctx.orders.ask_about_open() for slot in self.slots)
+        if n:
+            self._has_unanswered = True
+            self._next_resync_ns = 0
+            self.has_new_timer = True  # the loop ticks at once
 
     def sync(self, slot: Slot) -> bool:
         """Send one ``Action.SYNC`` ORDER_CMD for `slot`'s strategy: the gateway republishes
         the state of its live orders (the order and fill dedupe makes repeats harmless).
-        Return False when the bus refused it (counted, logged)."""
+        Return False when the bus refused it (counted, logged, sent again from `tick` every
+        0.1 s until the bus takes it)."""
         ctx = slot.ctx
         body = ctx.encoder.order_cmd(
             0, wire.Action.SYNC, ctx.name, "", 0, 0, 0, 0, 0, 0, 0, False, now_ns()
         )
         if not ctx.send(ctx.topic, body):
             self.n_syncs_refused += 1
-            log.warning(
-                "strategy.sync_refused strategy=%s n_syncs_refused=%d",
+            self._resync_log.warning(
+                "strategy.sync_refused strategy=%s n_syncs_refused=%d retry_in_ms=%d",
                 ctx.name,
                 self.n_syncs_refused,
+                _RESYNC_SPILL_NS // 1_000_000,
             )
+            self._sync_retry.add(slot.ctx.name)
+            self.has_new_timer = True
             return False
+        self._sync_retry.discard(ctx.name)
         self.n_syncs_sent += 1
         log.info("strategy.sync_sent strategy=%s", ctx.name)
         return True
@@ -541,7 +556,9 @@ class Runtime:
             due, at = orders.overdue(now, after, budget)
             budget -= len(due)
             for order in due:
-                self.resync(slot, order)
+                if not self.resync(slot, order):  # the bus refused: ask again soon
+                    orders.ask_again(order.client_order_id)
+                    at = now + _RESYNC_SPILL_NS
             if at:
                 left = True
                 next_ns = min(next_ns, at)
@@ -627,6 +644,19 @@ class Runtime:
         if mono_ns >= self._next_resync_ns:
             self._next_resync_ns = self._resync(mono_ns)
         nearest = self._next_resync_ns if self._has_unanswered else 0
+        if self._sync_retry:
+            if mono_ns >= self._next_sync_retry_ns:
+                for slot in self.slots:
+                    if slot.ctx.name not in self._sync_retry:
+                        continue
+                    if slot.ctx.state in (StrategyState.WAITING, _RUNNING):
+                        self.sync(slot)
+                    else:
+                        self._sync_retry.discard(slot.ctx.name)
+                self.has_new_timer = False
+                self._next_sync_retry_ns = mono_ns + _RESYNC_SPILL_NS
+            if self._sync_retry and (nearest == 0 or self._next_sync_retry_ns < nearest):
+                nearest = self._next_sync_retry_ns
         for slot in self.slots:
             ctx = slot.ctx
             if ctx.state == StrategyState.WAITING and slot.start_deadline_ns:

@@ -263,3 +263,28 @@ def test_pub_replaces_stale_endpoint_and_socket_files_of_a_dead_process(
     with PubSocket(cfg, "exec", ctx=ctx) as pub, SubSocket(cfg, ["exec"], ctx=ctx) as sub:
         assert ep.find(cfg, "exec") == ep.Endpoint("exec", pub.endpoint, None, os.getpid())
         _wait_joined(pub, sub)
+
+
+def test_pub_track_subscriptions_sees_a_prefix_come_and_go(run_dir: Path, ctx: Ctx) -> None:
+    cfg = BusConfig(run_dir=run_dir)
+    with PubSocket(cfg, "exec", track_subscriptions=True, ctx=ctx) as pub:
+        assert pub.subscriptions() == frozenset()
+        sub = SubSocket(cfg, ["exec"], prefixes=[b"ex.mm."], ctx=ctx)
+        deadline = time.monotonic() + 5.0
+        while b"ex.mm." not in pub.subscriptions() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pub.subscriptions() == {b"ex.mm."}
+        sub.close()
+        while pub.subscriptions() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pub.subscriptions() == frozenset()  # the reader left: unsubscribed
+
+
+def test_pub_plain_reports_no_subscriptions(run_dir: Path, ctx: Ctx) -> None:
+    cfg = BusConfig(run_dir=run_dir)
+    with (
+        PubSocket(cfg, "exec", ctx=ctx) as pub,
+        SubSocket(cfg, ["exec"], prefixes=[b"probe"], ctx=ctx) as sub,
+    ):
+        _wait_joined(pub, sub)
+        assert pub.subscriptions() == frozenset()

@@ -21,6 +21,7 @@ from veloz.model.events import Fill
 from veloz.model.events import OrderStatus
 from veloz.model.events import OrderUpdate
 from veloz.model.orders import NewOrder
+from veloz.oms import gateway as gateway_mod
 from veloz.oms import recovery
 from veloz.oms.config import GatewayConfig
 from veloz.oms.gateway import Gateway
@@ -309,3 +310,40 @@ def test_reconcile_without_fill_hook_does_not_read_trades() -> None:
     venue = TradesVenue([trade(10, 101, 600)])
     c = run_async(reconcile(venue, st, lambda u: None))
     assert venue.calls == [] and c.fills is None
+
+
+# ---- waiting for the strategies' subscriptions before publishing recovery ------------------
+
+
+def test_recovery_waits_for_the_subscription_of_a_strategy_with_live_orders(
+    tmp_path: Path,
+) -> None:
+    path = journal_path(tmp_path)
+    live = live_session(path)  # s1 has c1 live
+    live.gw._journal.close()  # type: ignore[union-attr]
+    venue = TradesVenue([])
+    venue.open_now = [update("c1", OrderStatus.PARTIALLY_FILLED, order_id=101, filled=400)]
+    rig = journaled_rig(path, venue)
+    looks: list[int] = []
+
+    def subscriptions() -> frozenset[bytes]:
+        # The strategy's SUB joins on the third look; the venue must not be asked before.
+        looks.append(len(venue.order_log))
+        return frozenset({b"ex.s1."}) if len(looks) >= 3 else frozenset({b"ex."})
+
+    run_async(rig.gw.recover(subscriptions))
+    assert looks == [0, 0, 0] and not rig.gw.recovering
+    assert venue.order_log == ["trades", "open_orders"]
+
+
+def test_recovery_does_not_wait_forever_for_a_strategy_that_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(gateway_mod, "SUBSCRIBER_WAIT_S", 0.05)
+    path = journal_path(tmp_path)
+    live = live_session(path)
+    live.gw._journal.close()  # type: ignore[union-attr]
+    rig = journaled_rig(path, FakeVenue())
+    run_async(rig.gw.recover(frozenset))
+    assert not rig.gw.recovering
+    assert "gateway.subscribers_missing strategies=s1" in caplog.text

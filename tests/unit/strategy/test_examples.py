@@ -70,6 +70,45 @@ def test_market_maker_cancels_quotes_on_stop() -> None:
     assert [c.action for c in _news(2, sent)] == [wire.Action.CANCEL, wire.Action.CANCEL]
 
 
+def test_market_maker_cancel_refused_by_the_bus_is_sent_again_at_the_next_book() -> None:
+    # The gateway is down when the quotes are replaced: the cancels are refused, the old
+    # quotes stay open at the venue. Once the bus takes commands again they are cancelled.
+    mm = MarketMaker("mm", MM_PARAMS)
+    rt, sent, feed = runtime(mm)
+    rt.dispatch(topic("book"), feed.book_body(5_000_000, 5_000_100))
+    old = {c.client_order_id for c in sent.decoded()}
+    sent.ok = False
+    rt.dispatch(topic("book"), feed.book_body(5_000_100, 5_000_200))  # requote: all refused
+    assert mm.strays == old and (mm.bid_id, mm.ask_id) == (None, None)
+    sent.ok = True
+    rt.dispatch(topic("book"), feed.book_body(5_000_100, 5_000_200))
+    news = _news(2, sent)
+    assert {c.client_order_id for c in news if c.action == wire.Action.CANCEL} == old
+    assert [c.action for c in news].count(wire.Action.NEW) == 2
+    assert mm.strays == set()
+    rt.dispatch(topic("book"), feed.book_body(5_000_100, 5_000_200))
+    assert len(_news(2, sent)) == 4  # each cancel sent once
+
+
+def test_market_maker_cancels_an_open_order_that_is_no_longer_a_quote() -> None:
+    # After a gateway restart its SYNC republishes an order the strategy had replaced.
+    mm = MarketMaker("mm", MM_PARAMS)
+    rt, sent, feed = runtime(mm)
+    rt.dispatch(topic("book"), feed.book_body(5_000_000, 5_000_100))
+    bid_cid = sent.decoded()[0].client_order_id
+    mm.bid_id = None  # as if its cancel had been refused and the id forgotten
+    gw = GatewayFake()
+    rt.dispatch(b"ex.mm.order", gw.event("mm", bid_cid, wire.Status.NEW))
+    assert mm.strays == {bid_cid}
+    rt.dispatch(topic("book"), feed.book_body(5_000_000, 5_000_100))
+    cancels = [c for c in _news(2, sent) if c.action == wire.Action.CANCEL]
+    assert [c.client_order_id for c in cancels] == [bid_cid]
+    rt.dispatch(b"ex.mm.order", gw.event("mm", bid_cid, wire.Status.NEW))  # late duplicate
+    assert mm.strays == set()  # being cancelled: not a stray again
+    rt.dispatch(b"ex.mm.order", gw.event("mm", bid_cid, wire.Status.CANCELED))
+    assert bid_cid not in {o.client_order_id for o in mm.open_orders()}
+
+
 def test_market_maker_default_size_meets_min_notional() -> None:
     mm = MarketMaker("mm")
     rt, sent, feed = runtime(mm)

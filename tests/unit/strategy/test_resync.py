@@ -12,6 +12,7 @@ from tests.unit.strategy.wirefakes import runtime
 from tests.unit.strategy.wirefakes import spec
 from tests.unit.strategy.wirefakes import topic
 from veloz._core import wire
+from veloz._core.latency import now_ns
 from veloz.errors import OrderRejected
 from veloz.strategy.orders import OrderState
 from veloz.strategy.runtime import RESYNC_BURST
@@ -225,3 +226,34 @@ def test_runtime_resync_after_s_sets_the_timeout() -> None:
     assert order is not None
     rt.tick(order.sent_mono_ns + 250_000_000)
     assert rt.n_resyncs == 1
+
+
+def test_runtime_exec_restart_asks_about_every_open_order_at_the_next_tick() -> None:
+    a = Recorder("a")
+    rt, sent, _ = runtime(a)
+    gw = GatewayFake()
+    rt.dispatch(b"ex.a.order", gw.event("a", "live", wire.Status.NEW))
+    rt.dispatch(b"ex.a.order", gw.event("a", "done", wire.Status.NEW))
+    rt.dispatch(b"ex.a.order", gw.event("a", "done", wire.Status.CANCELED))
+    # The gateway restarts; what it published before we heard it again is lost.
+    rt.dispatch(b"ex.a.order", GatewayFake().event("a", "other", wire.Status.NEW))
+    assert rt.n_exec_restarts == 1 and rt.has_new_timer  # the loop ticks at once
+    n = len(sent.syncs)
+    rt.tick(now_ns())
+    asked = [cid for _, _, cid in _syncs(sent)[n:]]
+    # The open order asked by name (its answer carries its fills); not the CANCELED one,
+    # nor the one the restarted gateway just told us about.
+    assert asked == ["live"] and rt.n_resyncs == 1
+
+
+def test_runtime_sync_refused_is_sent_again_from_tick_until_the_bus_takes_it() -> None:
+    sent = Sent()
+    sent.ok = False
+    rt, _, _ = runtime(Recorder("a"), sent=sent)
+    assert rt.n_syncs_refused == 1 and rt.has_new_timer
+    nxt = rt.tick(10**12)
+    assert rt.n_syncs_refused == 2 and 10**12 < nxt <= 10**12 + 100_000_000
+    sent.ok = True
+    rt.tick(nxt)
+    assert _syncs(sent) == [(b"cmd.a", "a", "")] and rt.n_syncs_sent == 1
+    assert rt.tick(nxt + 10**9) == 0  # nothing left to retry

@@ -13,6 +13,10 @@ Params (``[strategies.params]``), all optional:
   position of this size or more.
 - ``skew_ticks`` (int, default 1): shift both quotes by this many ticks per ``size`` of
   inventory, away from the side we hold (long -> lower prices, so we sell more easily).
+
+Strays: an open order of ours that is no longer one of the two quotes (a replaced quote
+whose cancel the bus refused while the gateway was down, or an order the gateway
+republishes after its restart) is cancelled, again at every book until the cancel is sent.
 """
 
 from veloz._core import wire
@@ -39,6 +43,7 @@ class MarketMaker(Strategy):
         self.skew_ticks = int(p.get("skew_ticks", 1))
         self.bid_id: str | None = None
         self.ask_id: str | None = None
+        self.strays: set[str] = set()  # ids to cancel: open, but no longer a quote
         self.quoted_mid = 0  # mid (raw) the live quotes were placed around
         self.n_quotes = 0
         self.log.info(
@@ -68,8 +73,11 @@ class MarketMaker(Strategy):
         if abs(mid - self.quoted_mid) > self.requote:
             self.cancel_quotes()
             self.quoted_mid = mid
-        elif self.bid_id is not None and self.ask_id is not None:
-            return
+        else:
+            if self.strays:
+                self.cancel_strays()
+            if self.bid_id is not None and self.ask_id is not None:
+                return
         pos = self.position(self.symbol)
         inventory = pos.qty if pos is not None else 0
         # Skew: whole ticks per `size` of inventory (integer division keeps it exact).
@@ -95,19 +103,37 @@ class MarketMaker(Strategy):
         return cid
 
     def cancel_quotes(self) -> None:
-        """Cancel both live quotes (their slots free up when the venue confirms)."""
+        """Cancel both live quotes (their slots free up at once; a cancel the bus refuses is
+        sent again at the next book)."""
         for cid in (self.bid_id, self.ask_id):
             if cid is not None:
-                try:
-                    self.cancel(cid)
-                except OrderRejected as exc:
-                    self.log.warning("mm.cancel_refused cid=%s reason=%s", cid, exc.reason)
+                self.strays.add(cid)
         self.bid_id = self.ask_id = None
+        self.cancel_strays()
+
+    def cancel_strays(self) -> None:
+        """Send a cancel for every stray; keep those the bus refused for the next try."""
+        for cid in sorted(self.strays):
+            try:
+                self.cancel(cid)  # False: already finished, nothing to send
+            except OrderRejected as exc:
+                self.log.warning("mm.cancel_refused cid=%s reason=%s", cid, exc.reason)
+                if exc.by == "bus":
+                    return  # the gateway is away: try again at the next book
+            self.strays.discard(cid)
 
     def on_order(self, update: wire.OrderEventMsg) -> None:
-        """Free a quote's slot once it is finished (filled, cancelled, rejected, expired)."""
+        """Free a quote's slot once it is finished (filled, cancelled, rejected, expired);
+        an open order that is not a quote and not being cancelled becomes a stray."""
+        cid = update.client_order_id
         if update.status in (wire.Status.NEW, wire.Status.PARTIALLY_FILLED):
+            if cid not in (self.bid_id, self.ask_id) and cid not in self.strays:
+                mine = self.open_orders(self.symbol)
+                if any(o.client_order_id == cid and not o.cancel_sent for o in mine):
+                    self.log.info("mm.stray cid=%s", cid)
+                    self.strays.add(cid)
             return
+        self.strays.discard(cid)
         if update.client_order_id == self.bid_id:
             self.bid_id = None
         elif update.client_order_id == self.ask_id:
