@@ -12,27 +12,21 @@ import argparse
 import asyncio
 import dataclasses
 import logging
-import os
-import signal
 import sys
 from pathlib import Path
 
-import orjson
 import uvloop
 
 from veloz import config as vconfig
 from veloz import log as vlog
 from veloz.audit import ProcAudit
 from veloz.bus.endpoints import claim
-from veloz.bus.md import BusPublisher
 from veloz.bus.md import md_name
-from veloz.bus.publisher import Publisher
-from veloz.bus.stdout import StdoutPublisher
 from veloz.errors import ConfigError
 from veloz.errors import VelozError
-from veloz.venues.binance.feed import BinanceFeed
 from veloz.venues.binance.feed import load_instrument
 from veloz.venues.binance.feedconfig import FeedProcessConfig
+from veloz.venues.binance.feedrun import FeedRun
 
 __all__ = ["FeedProcessConfig", "main"]
 
@@ -125,65 +119,14 @@ async def _run(
         print(f"veloz feed: cannot load the instrument: {exc}", file=sys.stderr)
         audit.reason = "venue_error"
         return 1
-    publisher: Publisher
-    printer: StdoutPublisher | None = None
-    bus: BusPublisher | None = None
-    if print_events:
-
-        def reader_gone() -> None:  # `| head` closed the pipe: stop, print nothing more
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            feed.stop()
-
-        printer = StdoutPublisher(
-            instruments={inst: instrument}, depth_levels=cfg.depth_levels, on_closed=reader_gone
-        )
-        publisher = printer
-    else:
-        try:
-            bus = BusPublisher(
-                cfg.bus, instrument, cfg.feed.venue, inst, depth_levels=cfg.depth_levels
-            )
-        except ConfigError as exc:
-            print(f"veloz feed: {exc}", file=sys.stderr)
-            audit.reason = "config_error"
-            return 2
-        publisher = bus
-    feed = BinanceFeed(cfg.feed, instrument, publisher, inst=inst)
-    loop = asyncio.get_running_loop()
-
-    def stop(why: str) -> None:
-        audit.reason = audit.reason or why
-        feed.stop()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop, sig.name)
-    if duration_s is not None:
-        loop.call_later(duration_s, stop, "duration")
-    tasks = [asyncio.create_task(_status_lines(feed, bus, cfg.status_interval_s))]
-    if bus is not None:
-        tasks.append(asyncio.create_task(bus.run_instrument_loop(1.0)))
     try:
-        await feed.run()
-    finally:
-        for task in tasks:
-            task.cancel()
-        if bus is not None:
-            bus.close()
-    if printer is not None and printer.is_closed:
-        return 0
-    line = {"type": "counters", "is_live": feed.is_live, "update_id": feed.update_id}
-    if bus is not None:
-        line |= {"bus_sent": bus.n_sent, "bus_dropped": bus.n_dropped}
-    audit.stop_data |= {"is_live": feed.is_live, "update_id": feed.update_id}
-    sys.stdout.write(orjson.dumps(line | feed.counters.as_dict()).decode() + "\n")
-    sys.stdout.flush()
+        run = FeedRun(cfg, instrument, inst=inst, print_events=print_events)
+    except ConfigError as exc:
+        print(f"veloz feed: {exc}", file=sys.stderr)
+        audit.reason = "config_error"
+        return 2
+    await run.run(duration_s, audit)
     return 0
-
-
-async def _status_lines(feed: BinanceFeed, bus: BusPublisher | None, interval_s: float) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        feed.log_status(f"bus_sent={bus.n_sent} bus_dropped={bus.n_dropped}" if bus else "")
 
 
 if __name__ == "__main__":

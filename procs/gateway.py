@@ -11,7 +11,6 @@ store (`veloz keys`, scope trade, same venue), else the environment: ``VELOZ_API
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import os
 import signal
@@ -27,19 +26,12 @@ from veloz.audit import AuditConfig
 from veloz.audit import Kind
 from veloz.audit import ProcAudit
 from veloz.bus.endpoints import claim
-from veloz.bus.sockets import PubSocket
-from veloz.bus.sockets import PullSocket
-from veloz.bus.sockets import RepSocket
-from veloz.bus.sockets import SubSocket
 from veloz.errors import ConfigError
 from veloz.errors import VelozError
 from veloz.keys.store import api_key_hint
 from veloz.oms.config import GatewayConfig
 from veloz.oms.gateway import AUDIT_FSYNC_MS
-from veloz.oms.gateway import Gateway
-from veloz.oms.journal import Journal
-from veloz.oms.journal import journal_path
-from veloz.risk.webhook import WebhookSender
+from veloz.oms.runner import run_gateway
 from veloz.venues.binance.gateway_exec import KEYS_HELP
 from veloz.venues.binance.gateway_exec import BinanceVenue
 from veloz.venues.binance.gateway_exec import signer_from_env
@@ -135,29 +127,7 @@ async def _run(cfg: GatewayConfig, signer: Signer, audit: ProcAudit) -> int:
     )
     try:
         await venue.load()
-        with (
-            contextlib.ExitStack() as stack,
-            PullSocket(cfg.bus) as orders,
-            PubSocket(cfg.bus, "exec", linger_ms=1000, track_subscriptions=True) as out,
-            SubSocket(cfg.bus, prefixes=()) as md,
-            RepSocket(cfg.bus) as control,
-        ):
-            journal = Journal(journal_path(cfg.bus.run_dir))
-            stack.callback(journal.close)
-            webhook = None
-            if cfg.risk.webhook_url:
-                webhook = WebhookSender(cfg.risk.webhook_url, cfg.risk.webhook_timeout_s)
-                webhook.start()
-                stack.callback(webhook.stop)
-            gw = Gateway(cfg, venue, out, journal=journal, audit=audit.log, webhook=webhook)
-            md.subscribe(gw.md_prefixes())
-            for name in gw.md_names():
-                md.add(name)
-            try:
-                await gw.run(orders, md, stop, md.rediscover, control, out.subscriptions)
-            finally:
-                gw.latency.write(cfg.bus.run_dir)
-                audit.stop_data["risk_state"] = gw.risk.state.name
+        await run_gateway(cfg, venue, stop, audit)
     except ConfigError as exc:
         print(f"veloz gateway: {exc}", file=sys.stderr)
         audit.reason = "config_error"

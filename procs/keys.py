@@ -15,18 +15,17 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from veloz import log as vlog
 from veloz.audit import AuditLog
-from veloz.audit import Kind
 from veloz.audit.proc import AUDIT_DIR_ENV
 from veloz.errors import ConfigError
 from veloz.errors import WireError
+from veloz.keys.admin import change_key
+from veloz.keys.admin import key_table
 from veloz.keys.store import AUDIT_PROC
 from veloz.keys.store import SCOPES
 from veloz.keys.store import ApiKey
-from veloz.keys.store import KeyStore
 from veloz.keys.store import audit_dir
 from veloz.keys.store import make_key
 from veloz.keys.store import open_store
@@ -112,12 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     vlog.setup(args.log_level)
     try:
         if args.action == "list":
-            _list(open_store(backend=args.backend))
+            store = open_store(backend=args.backend)
+            print("\n".join(key_table(store.entries()) or [f"no keys in {store.backend}"]))
             return 0
         key = _read_key(args) if args.action == "add" else None
         with _open_audit(args.run_dir) as audit:
             store = open_store(backend=args.backend)
-            return _change(store, args, key, audit)
+            replace = key is not None and args.replace
+            change_key(store, args.name, key, replace=replace, audit=audit, say=print)
+            return 0
     except _Usage as exc:
         print(f"veloz keys: {exc}", file=sys.stderr)
         return 2
@@ -132,38 +134,6 @@ def _open_audit(run_dir: Path | None) -> AuditLog:
         return AuditLog.in_run_dir(run_dir, AUDIT_PROC)
     where = Path(os.environ.get(AUDIT_DIR_ENV) or audit_dir(os.environ))
     return AuditLog(where / f"{AUDIT_PROC}.jsonl", AUDIT_PROC)
-
-
-def _change(store: KeyStore, args: argparse.Namespace, key: ApiKey | None, audit: AuditLog) -> int:
-    # One add or remove, and its operator_command record whatever the outcome.
-    rec: dict[str, Any] = {"command": f"keys {args.action}", "key": args.name}
-    rec["backend"] = store.backend
-    try:
-        if key is not None:
-            rec |= {"venue": key.venue, "scope": key.scope, "kind": key.kind}
-            rec["replace"] = bool(args.replace)
-            store.add(key, replace=args.replace)
-            print(f"stored key {key.name} ({key.venue}, {key.scope}) in {store.backend}")
-        else:
-            info = store.remove(args.name)
-            rec |= {"venue": info.venue, "scope": info.scope, "kind": info.kind}
-            print(f"removed key {args.name} from {store.backend}")
-    except ConfigError as exc:
-        audit.append(Kind.OPERATOR_COMMAND, rec | {"result": "refused", "error": str(exc)[:200]})
-        raise
-    audit.append(Kind.OPERATOR_COMMAND, rec | {"result": "ok"})
-    return 0
-
-
-def _list(store: KeyStore) -> None:
-    infos = store.entries()
-    if not infos:
-        print(f"no keys in {store.backend}")
-    rows = [("NAME", "VENUE", "SCOPE", "KIND", "API KEY", "BACKEND")]
-    rows += [(i.name, i.venue, i.scope, i.kind, i.api_key_hint, i.backend) for i in infos]
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    for r in rows if infos else []:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ _FAULT_FLAGS = {
     "--fault-close-all-at": "SECONDS  close every websocket once at SECONDS (rollover drill)",
 }
 _SYMBOLS_RE = re.compile(r"[A-Z0-9]{2,20}(,[A-Z0-9]{2,20})*")
-_START_MIDS = {"BTCUSDT": "60000", "ETHUSDT": "3000"}  # others start at 100
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,41 +114,18 @@ async def _run(
     schedule: list[tuple[int, dict[str, Any]]],
 ) -> int:
     from veloz.sim import server as simserver
-    from veloz.sim.auth import KeyStore
-    from veloz.sim.exchange import SimExchange
-    from veloz.sim.instruments import instruments
-    from veloz.sim.limits import RateLimitConfig
-    from veloz.sim.market import MarketActivity
+    from veloz.sim.build import account_lines
+    from veloz.sim.build import build_server
 
-    def clock_ms() -> int:
-        return time.time_ns() // 1_000_000
-
-    exchanges: dict[str, Any] = {}
-    markets: list[Any] = []
-    for venue in venues:
-        insts = [i for i in instruments(venue) if i.symbol in symbols]
-        exchange = SimExchange(venue, insts, clock_ms)
-        for acct in accounts:
-            exchange.add_account(acct.account_id, acct.balances)
-        for n, inst in enumerate(insts):
-            seed = args.seed * 1000 + n
-            mid = _START_MIDS.get(inst.symbol, "100")
-            markets.append(MarketActivity(exchange, inst.symbol, seed, args.rate, mid))
-        exchanges[venue] = exchange
-    keys = KeyStore()
-    for acct in accounts:
-        keys.add(acct.api_key)
-    limits = {v: RateLimitConfig.unlimited() for v in venues} if args.no_rate_limits else None
-    sim = simserver.SimServer(
-        exchanges,
-        keys,
-        {a.api_key.key: a.account_id for a in accounts},
-        clock_ms=clock_ms,
-        limits=limits,
+    sim = build_server(
+        venues,
+        symbols,
+        accounts,
+        seed=args.seed,
+        rate=args.rate,
+        no_rate_limits=args.no_rate_limits,
+        schedule=schedule,
     )
-    sim.slices.extend(m.step_slice for m in markets)
-    for at_ms, spec in schedule:
-        sim.faults.schedule(at_ms, spec)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -158,14 +134,8 @@ async def _run(
     def ready(base: str) -> None:
         print(base, flush=True)
         if args.accounts is None:
-            for acct in accounts:
-                key = acct.api_key
-                scopes = "+".join(sorted(key.scopes))
-                print(
-                    f"account id={acct.account_id} key={key.key} secret={key.secret.decode()} "
-                    f"scopes={scopes}",
-                    flush=True,
-                )
+            for line in account_lines(accounts):
+                print(line, flush=True)
         if args.ready_file is not None:
             ws = base.replace("http://", "ws://", 1)
             ready_doc = {"rest": base, "ws": ws, "admin": base + "/admin"}

@@ -12,7 +12,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -20,6 +19,7 @@ from veloz import log as vlog
 from veloz._core import wire
 from veloz.bus.endpoints import BusConfig
 from veloz.bus.endpoints import default_run_dir
+from veloz.bus.human import human_line
 from veloz.bus.sockets import PUBLISHER_PREFIXES
 from veloz.bus.sockets import SubSocket
 from veloz.errors import ConfigError
@@ -27,24 +27,6 @@ from veloz.errors import WireError
 from veloz.log import RateLimitedLog
 
 log = logging.getLogger(__name__)
-
-# Payload fields shown on a human line, per message type (book and bbo are special-cased).
-_SHOW = {
-    "trade": ("trade_id", "px", "qty", "is_buyer_maker"),
-    "kline": ("interval_s", "open_px", "high_px", "low_px", "close_px", "volume", "is_closed"),
-    "status": ("is_live", "reason"),
-    "instrument": ("symbol", "tick", "step", "min_qty", "max_qty", "min_notional"),
-    "order_cmd": ("strategy", "action", "client_order_id", "side", "ord_type", "tif", "px", "qty"),
-    "order_event": (
-        *("strategy", "client_order_id", "venue_order_id", "status", "side", "px", "qty"),
-        *("filled_qty", "error_code", "reason"),
-    ),
-    "fill": (
-        *("strategy", "client_order_id", "trade_id", "side", "px", "qty", "fee", "fee_asset"),
-        *("is_maker", "realized_pnl"),
-    ),
-    "latency": ("name", "count", "p50_ns", "p99_ns", "max_ns"),
-}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,31 +44,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default="INFO")
     return p
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    text = str(value)
-    return orjson.dumps(text).decode() if (" " in text or not text) else text
-
-
-def human_line(topic: str, d: dict[str, Any], wall_ns: int) -> str:
-    """Return the one-line human form of decoded message `d` (``Msg.to_dict()``)."""
-    t = time.strftime("%H:%M:%S", time.localtime(wall_ns // 10**9))
-    parts = [f"{t}.{wall_ns // 1000 % 10**6:06d}", topic, f"seq={d['header']['seq']}"]
-    kind = d["type"]
-    if kind == "book":
-        bids, asks = d["bids"], d["asks"]
-        parts.append(f"u={d['update_id']} levels={len(bids)}/{len(asks)}")
-        parts.append("bid=" + ("x".join(bids[0]) if bids else "-"))
-        parts.append("ask=" + ("x".join(asks[0]) if asks else "-"))
-    elif kind == "bbo":
-        parts.append(f"u={d['update_id']} bid={d['bid_px']}x{d['bid_qty']}")
-        parts.append(f"ask={d['ask_px']}x{d['ask_qty']}")
-    else:
-        parts.extend(f"{k}={_text(d[k])}" for k in _SHOW.get(kind, ()) if k in d)
-    return " ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from veloz._core import wire
 from veloz.bus import curve
 from veloz.bus import endpoints as ep
 from veloz.bus.endpoints import BusConfig
+from veloz.bus.human import human_line
 from veloz.bus.sockets import PubSocket
 
 pytestmark = pytest.mark.integration
@@ -192,7 +193,7 @@ def test_tap_bad_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
 def test_tap_human_line_for_book_and_status() -> None:
     enc = wire.Encoder(wire.venue_id("binance-usdm"))
     d = wire.decode(enc.status(0, False, "silence timeout", 1)).to_dict()
-    line = tap.human_line("md.binance-usdm.ETHUSDT.status", d, 0)
+    line = human_line("md.binance-usdm.ETHUSDT.status", d, 0)
     assert line.endswith('md.binance-usdm.ETHUSDT.status seq=1 is_live=0 reason="silence timeout"')
 
 

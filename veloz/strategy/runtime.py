@@ -2,12 +2,10 @@
 
 Owns `Runtime` (markets, per-strategy contexts, topic dispatch built once, order-event and
 fill dedupe, positions from fills, start on instruments, timers, exception isolation,
-latency recording at callback entry, the per-strategy `Tally`, and the resync with the
-gateway: one ``Action.SYNC`` ORDER_CMD per strategy when it starts and whenever the exec
-publisher restarts, seen as the header seq of its ``ex.`` messages going back, and one
-SYNC naming the order for each order sent that had no answer within ``resync_after_s``,
-asked again at doubling intervals, at most `RESYNC_BURST` SYNCs per look) and `Slot`.
-Must not own sockets or the process loop (`veloz.strategy.loop`), decide trades, talk to a
+latency recording at callback entry, the per-strategy `Tally`, and driving its
+`veloz.strategy.resync.Resync`: a SYNC when a strategy starts, the ``ex.`` header seqs, the
+SYNCs due at each tick) and `Slot`. Must not own sockets or the process loop
+(`veloz.strategy.loop`), decide which SYNCs to send (`Resync`), decide trades, talk to a
 venue, or parse anything but `veloz._core.wire` bodies.
 """
 
@@ -34,13 +32,14 @@ from veloz.strategy.base import StrategyContext
 from veloz.strategy.base import StrategyState
 from veloz.strategy.config import StrategySpec
 from veloz.strategy.orders import OrderState
+from veloz.strategy.resync import Resync
 from veloz.strategy.summary import ACTION_OFFSET
 from veloz.strategy.summary import Tally
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=wire.Msg)
 
-__all__ = ["FIGURES", "RESYNC_BURST", "Runtime", "Slot"]
+__all__ = ["FIGURES", "Runtime", "Slot"]
 
 FIGURES = ("ingest_to_dispatch", "receipt_to_strategy")
 _MD_KINDS = ("book", "bbo", "trade", "kline", "status", "instrument")
@@ -49,9 +48,6 @@ _RUNNING = StrategyState.RUNNING
 _LATENCY_CAPACITY = 1 << 18  # samples per figure between folds (one fold a second)
 _REJECTED = int(wire.Status.REJECTED)
 _CANCEL_ACTIONS = frozenset((int(wire.Action.CANCEL), int(wire.Action.CANCEL_ALL)))
-# Per-order SYNCs sent per look at the unanswered orders; the rest wait _RESYNC_SPILL_NS.
-RESYNC_BURST = 100
-_RESYNC_SPILL_NS = 100_000_000
 
 
 class Slot:
@@ -118,10 +114,11 @@ class Runtime:
     type for their topic), ``n_unknown_topic``, ``n_bad_fills`` (fills that could not be
     applied to a position), ``n_md_lost`` (market-data messages a feed sent that never
     arrived: gaps in the header seq of a feed's messages; per market in ``Market.n_lost``),
-    ``n_exec_restarts`` (the exec publisher restarted: the seq of ``ex.`` messages went back),
-    ``n_syncs_sent`` / ``n_syncs_refused`` (SYNC commands the bus took / refused; the
-    refused count includes per-order ones), ``n_resyncs`` (per-order SYNCs the bus took:
-    orders whose answer was lost, or never sent, or slow).
+    and, kept by its `Resync` (``runtime.resync``), ``n_exec_restarts`` (the exec publisher
+    restarted: the seq of ``ex.`` messages went back), ``n_syncs_sent`` /
+    ``n_syncs_refused`` (SYNC commands the bus took / refused; the refused count includes
+    per-order ones), ``n_resyncs`` (per-order SYNCs the bus took: orders whose answer was
+    lost, or never sent, or slow).
     Per strategy: ``ctx.n_errors``, ``ctx.orders.counters()`` and ``slot.tally`` (cancels
     sent, bus refusals, rejections by gateway or venue).
     """
@@ -149,17 +146,6 @@ class Runtime:
         self.n_unknown_topic = 0
         self.n_bad_fills = 0
         self.n_md_lost = 0
-        self.n_exec_restarts = 0
-        self.n_syncs_sent = 0
-        self.n_syncs_refused = 0
-        self.n_resyncs = 0
-        self._resync_after_ns = max(1, int(resync_after_s * 1e9))
-        self._next_resync_ns = 0  # next look at the unanswered orders (mono ns)
-        self._has_unanswered = False  # some were left at the last look
-        self._sync_retry: set[str] = set()  # strategies whose SYNC the bus refused
-        self._next_sync_retry_ns = 0
-        self._resync_log = RateLimitedLog(log)
-        self._exec_seq = 0  # last header seq of an ex. message (one encoder on exec)
         self.has_new_timer = False  # a strategy set a timer since the last tick()
         self._handlers: dict[bytes, Callable[[bytes], None]] = {}
         for spec, strategy in strategies:
@@ -174,7 +160,29 @@ class Runtime:
             )
             strategy._bind(ctx)
             self.slots.append(Slot(spec, strategy, ctx, tally))
+        self.resync = Resync([s.ctx for s in self.slots], resync_after_s, self._timers_changed)
         self._build_handlers()
+
+    # The resync counters, read where they were before `Resync` owned them.
+    @property
+    def n_exec_restarts(self) -> int:
+        """Restarts of the exec publisher seen (`Resync.n_exec_restarts`)."""
+        return self.resync.n_exec_restarts
+
+    @property
+    def n_syncs_sent(self) -> int:
+        """SYNC commands the bus took (`Resync.n_syncs_sent`)."""
+        return self.resync.n_syncs_sent
+
+    @property
+    def n_syncs_refused(self) -> int:
+        """SYNC commands the bus refused, per-order ones included (`Resync.n_syncs_refused`)."""
+        return self.resync.n_syncs_refused
+
+    @property
+    def n_resyncs(self) -> int:
+        """Per-order SYNCs the bus took (`Resync.n_resyncs`)."""
+        return self.resync.n_resyncs
 
     # ---- set-up ---------------------------------------------------------------------------
     def _timers_changed(self) -> None:
@@ -392,12 +400,13 @@ class Runtime:
         orders = ctx.orders
         tally = slot.tally
         rec = self._rec_ex
+        note_exec_seq = self.resync.note_exec_seq
 
         def on_order(body: bytes) -> None:
             msg = self._decode_as(body, wire.OrderEventMsg, "order")
             if msg is None:
                 return
-            self._note_exec_seq(msg.header.seq)
+            note_exec_seq(msg.header.seq)
             cid = msg.client_order_id
             if orders.get(cid) is None:
                 orders.adopt(self._order_from_event(ctx, msg))
@@ -421,12 +430,13 @@ class Runtime:
     def _fill_handler(self, slot: Slot) -> Callable[[bytes], None]:
         ctx = slot.ctx
         rec = self._rec_ex
+        note_exec_seq = self.resync.note_exec_seq
 
         def on_fill(body: bytes) -> None:
             msg = self._decode_as(body, wire.FillMsg, "fill")
             if msg is None:
                 return
-            self._note_exec_seq(msg.header.seq)
+            note_exec_seq(msg.header.seq)
             if not ctx.orders.on_fill(msg.header.inst, msg.trade_id, msg.client_order_id):
                 return
             self._apply_fill(ctx, msg)
@@ -488,131 +498,6 @@ class Runtime:
             venue_order_id=msg.venue_order_id,
         )
 
-    # ---- resync with the gateway ----------------------------------------------------------
-    def _note_exec_seq(self, seq: int) -> None:
-        # The gateway's exec PUB numbers everything it sends with one encoder: 1, 2, 3 ...
-        # (gaps: messages for other strategies, or dropped). A seq at or below the last one
-        # seen means it restarted: ask it to republish our live orders. O(1).
-        last = self._exec_seq
-        self._exec_seq = seq
-        if last == 0 or seq > last:
-            return
-        self.n_exec_restarts += 1
-        log.warning(
-            "strategy.exec_restart seq=%d last=%d n_exec_restarts=%d",
-            seq,
-            last,
-            self.n_exec_restarts,
-        )
-        self.sync_all()
-        # What the gateway published while we were not listening (the fills it caught up
-        # during its recovery, the final states) is lost: ask about every open order by name
-        # at the next tick; the answers carry their fills (duplicates are dropped).
-        n = sum(slot.ctx.orders.ask_about_open() for slot in self.slots)
-        if n:
-            self._has_unanswered = True
-            self._next_resync_ns = 0
-            self.has_new_timer = True  # the loop ticks at once
-
-    def sync(self, slot: Slot) -> bool:
-        """Send one ``Action.SYNC`` ORDER_CMD for `slot`'s strategy: the gateway republishes
-        the state of its live orders (the order and fill dedupe makes repeats harmless).
-        Return False when the bus refused it (counted, logged, sent again from `tick` every
-        0.1 s until the bus takes it)."""
-        ctx = slot.ctx
-        body = ctx.encoder.order_cmd(
-            0, wire.Action.SYNC, ctx.name, "", 0, 0, 0, 0, 0, 0, 0, False, now_ns()
-        )
-        if not ctx.send(ctx.topic, body):
-            self.n_syncs_refused += 1
-            self._resync_log.warning(
-                "strategy.sync_refused strategy=%s n_syncs_refused=%d retry_in_ms=%d",
-                ctx.name,
-                self.n_syncs_refused,
-                _RESYNC_SPILL_NS // 1_000_000,
-            )
-            self._sync_retry.add(slot.ctx.name)
-            self.has_new_timer = True
-            return False
-        self._sync_retry.discard(ctx.name)
-        self.n_syncs_sent += 1
-        log.info("strategy.sync_sent strategy=%s", ctx.name)
-        return True
-
-    def _resync(self, now: int) -> int:
-        # Ask about every unanswered order that is due (at most RESYNC_BURST); return when
-        # to look next. An order sent after this look is due no sooner than now + after.
-        after = self._resync_after_ns
-        budget = RESYNC_BURST
-        next_ns = now + after
-        left = False
-        for slot in self.slots:
-            orders = slot.ctx.orders
-            if not orders.n_unanswered:
-                continue
-            if budget <= 0:  # more wait for the next look, soon
-                self._has_unanswered = True
-                return now + _RESYNC_SPILL_NS
-            due, at = orders.overdue(now, after, budget)
-            budget -= len(due)
-            for order in due:
-                if not self.resync(slot, order):  # the bus refused: ask again soon
-                    orders.ask_again(order.client_order_id)
-                    at = now + _RESYNC_SPILL_NS
-            if at:
-                left = True
-                next_ns = min(next_ns, at)
-        self._has_unanswered = left
-        return max(next_ns, now + _RESYNC_SPILL_NS) if next_ns <= now else next_ns
-
-    def resync(self, slot: Slot, order: OrderState) -> bool:
-        """Send one SYNC naming `order` (sent, never answered): the gateway answers with
-        its state, or REJECTED when it never received it. Return False when the bus
-        refused it (counted, logged)."""
-        ctx = slot.ctx
-        cid = order.client_order_id
-        body = ctx.encoder.order_cmd(
-            order.inst,
-            wire.Action.SYNC,
-            ctx.name,
-            cid,
-            order.side,
-            order.ord_type,
-            order.tif,
-            order.price_dp,
-            order.qty_dp,
-            order.px,
-            order.qty,
-            False,
-            now_ns(),
-        )
-        if not ctx.send(ctx.topic, body):
-            self.n_syncs_refused += 1
-            self._resync_log.warning(
-                "strategy.resync_refused strategy=%s cid=%s n_syncs_refused=%d",
-                ctx.name,
-                cid,
-                self.n_syncs_refused,
-            )
-            return False
-        self.n_resyncs += 1
-        self._resync_log.warning(
-            "strategy.resync strategy=%s cid=%s status=%s n_resyncs=%d",
-            ctx.name,
-            cid,
-            order.status_name,
-            self.n_resyncs,
-        )
-        return True
-
-    def sync_all(self) -> int:
-        """Send a SYNC for every running or starting strategy; return how many went out."""
-        n = 0
-        for slot in self.slots:
-            if slot.ctx.state in (StrategyState.WAITING, _RUNNING) and self.sync(slot):
-                n += 1
-        return n
-
     # ---- lifecycle ------------------------------------------------------------------------
     def begin(self, mono_ns: int | None = None) -> None:
         """Arm the start timeout of every waiting strategy (call once, when the loop starts)."""
@@ -631,7 +516,7 @@ class Runtime:
             ctx.state = _RUNNING
             slot.tally.has_started = True
             log.info("strategy.start strategy=%s symbols=%s", ctx.name, ",".join(ctx.markets))
-            self.sync(slot)  # orders the gateway knows of us (after a restart of ours)
+            self.resync.sync(ctx)  # orders the gateway knows of us (after a restart of ours)
             try:
                 slot.strategy.on_start()
             except Exception:  # dispatch wrapper: isolate the strategy (STYLE §6)
@@ -640,23 +525,8 @@ class Runtime:
     def tick(self, mono_ns: int) -> int:
         """Run due timers, start timeouts and the asks about unanswered orders; return the
         next deadline (mono ns, 0 = none)."""
-        self.has_new_timer = False
-        if mono_ns >= self._next_resync_ns:
-            self._next_resync_ns = self._resync(mono_ns)
-        nearest = self._next_resync_ns if self._has_unanswered else 0
-        if self._sync_retry:
-            if mono_ns >= self._next_sync_retry_ns:
-                for slot in self.slots:
-                    if slot.ctx.name not in self._sync_retry:
-                        continue
-                    if slot.ctx.state in (StrategyState.WAITING, _RUNNING):
-                        self.sync(slot)
-                    else:
-                        self._sync_retry.discard(slot.ctx.name)
-                self.has_new_timer = False
-                self._next_sync_retry_ns = mono_ns + _RESYNC_SPILL_NS
-            if self._sync_retry and (nearest == 0 or self._next_sync_retry_ns < nearest):
-                nearest = self._next_sync_retry_ns
+        nearest = self.resync.tick(mono_ns)
+        self.has_new_timer = False  # also what a SYNC refused just now set: `nearest` has it
         for slot in self.slots:
             ctx = slot.ctx
             if ctx.state == StrategyState.WAITING and slot.start_deadline_ns:

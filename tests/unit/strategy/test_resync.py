@@ -15,7 +15,7 @@ from veloz._core import wire
 from veloz._core.latency import now_ns
 from veloz.errors import OrderRejected
 from veloz.strategy.orders import OrderState
-from veloz.strategy.runtime import RESYNC_BURST
+from veloz.strategy.resync import RESYNC_BURST
 from veloz.strategy.runtime import Runtime
 
 
