@@ -320,3 +320,26 @@ def test_gateway_automatic_cancel_only_cancels_the_live_orders_of_the_symbol(
     assert r.venue.canceled_all == ["BTCUSDT"]
     last = {e.client_order_id: e for e in r.events()}
     assert last["live1"].status == wire.Status.CANCELED
+
+
+def test_gateway_order_sent_audit_record_is_written_after_the_send(tmp_path: Path) -> None:
+    # The audit write (hash + write, ~80 us) must stay off trigger-to-send: it happens once
+    # the request's first step has sent the order, and before the loop goes idle.
+    seen: list[tuple[int, list[str]]] = []
+
+    async def body(r: RiskRig) -> None:
+        placed = r.venue.place
+
+        async def place(order: Any, **kw: Any) -> Any:
+            seen.append((len(r.venue.placed), r.kinds()))
+            return await placed(order, **kw)
+
+        r.venue.place = place  # type: ignore[method-assign]
+        r.bbo()
+        r.new("c1")
+        assert "order_sent" not in r.kinds()  # queued, not written yet
+        await r.settle()
+
+    r = run_rig(tmp_path, body)
+    assert seen and "order_sent" not in seen[0][1]  # the send came first
+    assert r.kinds().count("order_sent") == 1
