@@ -19,6 +19,7 @@ __all__ = ["LEVELS", "TRANSPORTS", "VENUES", "GatewayConfig"]
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 VENUES = ("binance-spot", "binance-usdm")
 TRANSPORTS = ("wsapi", "rest")
+JOURNAL_SYNCS = ("data", "write")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +28,8 @@ class GatewayConfig:
 
     Defaults: ``log_level="INFO"``, ``venue="binance-spot"``, ``rest_url=None`` and
     ``ws_url=None`` (real Binance), ``transport="wsapi"``, ``symbols=["BTCUSDT"]``,
-    ``latency_interval_s=1.0``, ``status_interval_s=10.0``, ``risk`` = `RiskLimits`
-    defaults, ``bus`` = `BusConfig` defaults.
+    ``latency_interval_s=1.0``, ``status_interval_s=10.0``, ``journal_sync="data"``,
+    ``risk`` = `RiskLimits` defaults, ``bus`` = `BusConfig` defaults.
 
     Parameters
     ----------
@@ -46,6 +47,13 @@ class GatewayConfig:
         Seconds between ``lat.gateway`` snapshots on ``exec``.
     status_interval_s : float
         Seconds between ``gateway.status`` log lines.
+    journal_sync : str
+        When a command's journal record must be on disk: "data" (default): fdatasync'd
+        before the send, so it survives a machine crash; "write": handed to the kernel
+        before the send (survives a crash of the process, not of the machine) and
+        fdatasync'd within 50 ms. "write" takes the disk's sync time (here 0.1-4 ms at
+        p99 under load) off trigger-to-send; an order a machine crash drops from the journal
+        is still found by recovery (open orders, trade history), owned by nobody.
     risk : RiskLimits
         Pre-trade limits and risk state triggers (``[risk]``).
     bus : BusConfig
@@ -65,6 +73,7 @@ class GatewayConfig:
     symbols: list[str] = field(default_factory=lambda: ["BTCUSDT"])
     latency_interval_s: float = 1.0
     status_interval_s: float = 10.0
+    journal_sync: str = "data"
     risk: RiskLimits = field(default_factory=RiskLimits)
     bus: BusConfig = field(default_factory=BusConfig)
 
@@ -90,6 +99,10 @@ class GatewayConfig:
             raise ConfigError(f"latency_interval_s={self.latency_interval_s}: must be > 0")
         if not self.status_interval_s > 0:
             raise ConfigError(f"status_interval_s={self.status_interval_s}: must be > 0")
+        if self.journal_sync not in JOURNAL_SYNCS:
+            raise ConfigError(
+                f"journal_sync={self.journal_sync!r}: must be one of {', '.join(JOURNAL_SYNCS)}"
+            )
         for key, table in (
             ("max_order_qty", self.risk.max_order_qty),
             ("max_position", self.risk.max_position),

@@ -20,10 +20,11 @@ O_APPEND fd), so a killed process loses nothing. `Journal.synced` makes a record
 against a machine crash: one ``fdatasync`` on the loop's thread covers every record written
 before it (group commit: the first send task of a batch of commands pays it, the others find
 their record synced). The gateway awaits it before every send, so a command that reached the
-venue is on disk. Events nobody waits for are synced by a timer at most `EVENT_SYNC_S`
-later; an event lost that way is re-learned from the venue by reconciliation. Inline and not
-in a thread pool: on these machines the hand-off to a worker thread and back cost more than
-the fdatasync itself (measured: 176 us p50 through the executor, 79 us inline). On open, a
+venue is on disk. Events nobody waits for are synced at most `EVENT_SYNC_S` later on a
+background thread, so the loop never blocks on them; an event lost to a machine crash in
+that window is re-learned from the venue by reconciliation. A waiter's sync is inline, not
+in a thread: on these machines the hand-off to a worker thread and back cost more than the
+fdatasync itself (measured: 176 us p50 through the executor, 79 us inline). On open, a
 last record without its newline or with a bad CRC or JSON is a torn tail: cut
 (``n_torn_bytes``). A bad record followed by good ones is corruption: the file is cut there
 too and ``journal.corrupt`` is logged at error.
@@ -33,8 +34,11 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import fields
 from pathlib import Path
@@ -217,6 +221,9 @@ class Journal:
     ----------
     path : Path
         The file; created with its directory when missing. A torn tail is cut on open.
+    sync_commands : bool
+        `synced` fdatasyncs (True, default) or only hands the record to the kernel (False:
+        the gateway's ``journal_sync = "write"``).
 
     Attributes
     ----------
@@ -228,8 +235,9 @@ class Journal:
         fdatasyncs done (each covers every record appended before it).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, sync_commands: bool = True) -> None:
         self.path = Path(path)
+        self.sync_commands = sync_commands
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             data = self.path.read_bytes()
@@ -256,6 +264,8 @@ class Journal:
             os.fsync(self._fd)
         self._synced = self._seq
         self._timer: asyncio.TimerHandle | None = None
+        self._lock = threading.Lock()
+        self._background = ThreadPoolExecutor(1, thread_name_prefix="journal-sync")
         log.info("journal.opened path=%s records=%d", self.path, self.n_records)
 
     @property
@@ -286,9 +296,10 @@ class Journal:
         """Return once record `seq` (and every one before it) is on disk.
 
         A coroutine so a caller can batch: commands appended in one pass of the loop are
-        covered by the first waiter's fdatasync.
+        covered by the first waiter's fdatasync. With ``sync_commands`` False it returns at
+        once (the record is with the kernel; the background sync follows).
         """
-        if seq > self._synced:
+        if seq > self._synced and self.sync_commands:
             self.sync()
 
     def sync(self) -> None:
@@ -301,16 +312,28 @@ class Journal:
         """
         if self._synced >= self._seq or self._fd < 0:
             return
-        target = self._seq
+        self._sync_to(self._seq)
+
+    def _sync_to(self, target: int) -> None:
+        # Either thread: the loop's (a waiter) or the background one (the timer).
         os.fdatasync(self._fd)
-        self.n_fsyncs += 1
-        self._synced = target
+        with self._lock:
+            self.n_fsyncs += 1
+            self._synced = max(self._synced, target)
 
     def _on_timer(self) -> None:
+        # Records nobody waits for: synced on the background thread, so the loop never
+        # blocks on them (a waiter's own fdatasync covers them too if it comes first).
         self._timer = None
-        try:
-            self.sync()
-        except OSError as exc:
+        if self._synced >= self._seq or self._fd < 0:
+            return
+        target = self._seq
+        fut = self._background.submit(self._sync_to, target)
+        fut.add_done_callback(self._background_done)
+
+    def _background_done(self, fut: "Future[None]") -> None:
+        exc = fut.exception()
+        if exc is not None:
             log.error("journal.fsync_failed path=%s error=%s", self.path, exc)
 
     def close(self) -> None:
@@ -320,6 +343,7 @@ class Journal:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._background.shutdown(wait=True)
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = -1

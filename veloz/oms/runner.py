@@ -56,7 +56,7 @@ async def run_gateway(
         SubSocket(cfg.bus, prefixes=()) as md,
         RepSocket(cfg.bus) as control,
     ):
-        journal = Journal(journal_path(cfg.bus.run_dir))
+        journal = Journal(journal_path(cfg.bus.run_dir), sync_commands=cfg.journal_sync == "data")
         stack.callback(journal.close)
         webhook = None
         if cfg.risk.webhook_url:

@@ -236,6 +236,7 @@ def test_gateway_symbol_the_venue_does_not_list_is_config_error() -> None:
         ({"symbols": []}, "symbols"),
         ({"symbols": ["btcusdt"]}, "symbols"),
         ({"rest_url": "ftp://x"}, "rest_url"),
+        ({"journal_sync": "never"}, "journal_sync"),
         ({"risk": RiskLimits(max_order_qty={"ETHUSDT": "1"})}, "max_order_qty.ETHUSDT"),
     ],
 )

@@ -1,7 +1,11 @@
 """Gateway journal: round trip of every record kind, torn tail, corruption, group commit."""
 
 import asyncio
+import os
+import threading
 from pathlib import Path
+
+import pytest
 
 from bench.sim_load import run_async
 from veloz.model.events import BalanceUpdate
@@ -129,8 +133,18 @@ def test_journal_synced_waits_for_a_group_fsync_covering_every_waiter(tmp_path: 
     assert list(replay(path)) == ENTRIES
 
 
-def test_journal_record_nobody_waits_for_is_synced_by_the_timer(tmp_path: Path) -> None:
+def test_journal_record_nobody_waits_for_is_synced_off_the_loop_by_the_timer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = journal_path(tmp_path)
+    threads: list[str] = []
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        threads.append(threading.current_thread().name)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
 
     async def main() -> Journal:
         j = Journal(path)
@@ -141,6 +155,23 @@ def test_journal_record_nobody_waits_for_is_synced_by_the_timer(tmp_path: Path) 
         return j
 
     j = run_async(main())
+    j.close()  # waits for the background sync
     assert j.n_fsyncs == 1
+    assert len(threads) == 1 and threads[0].startswith("journal-sync")
+    assert list(replay(path)) == ENTRIES[:1]
+
+
+def test_journal_write_mode_waiter_does_not_fdatasync_but_the_timer_does(tmp_path: Path) -> None:
+    path = journal_path(tmp_path)
+
+    async def main() -> tuple[Journal, int]:
+        j = Journal(path, sync_commands=False)
+        await j.synced(j.append(ENTRIES[0]))
+        at_send = j.n_fsyncs  # what the send waited for: nothing but the write
+        await asyncio.sleep(EVENT_SYNC_S)
+        return j, at_send
+
+    j, at_send = run_async(main())
     j.close()
+    assert at_send == 0 and j.n_fsyncs == 1
     assert list(replay(path)) == ENTRIES[:1]
