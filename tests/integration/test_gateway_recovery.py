@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,9 +24,8 @@ from bench.sim_load import SimProc
 from tests.integration.test_gateway_sim import INST
 from tests.integration.test_gateway_sim import STRATEGY
 from tests.integration.test_gateway_sim import SYMBOL
-from tests.integration.test_gateway_sim import FakeFeed
 from tests.integration.test_gateway_sim import Rig
-from tests.integration.test_gateway_sim import _get
+from tests.integration.test_gateway_sim import sim_gateway
 from veloz._core import fixed
 from veloz._core import wire
 from veloz.bus.endpoints import BusConfig
@@ -42,7 +40,6 @@ from veloz.oms.journal import replay
 from veloz.oms.recovery import rebuild
 from veloz.oms.state import ExecState
 from veloz.venues.binance.endpoints import endpoints
-from veloz.venues.binance.mapping import instruments_from_exchange_info
 from veloz.venues.binance.signing import HmacSigner
 from veloz.venues.binance.signing import rest_signed_query
 
@@ -97,24 +94,9 @@ class Gw:
 def test_gateway_kill9_restart_publishes_the_sims_final_state_of_every_order(
     sim: SimProc,
 ) -> None:
+    g = sim_gateway(sim, VENUE)
     ep = endpoints(VENUE).at_base(sim.rest)
-    run_dir = Path(tempfile.mkdtemp(prefix="vz"))
-    inst = instruments_from_exchange_info(_get(f"{ep.rest_url}{ep.exchange_info_path}"), VENUE)[
-        SYMBOL
-    ]
-    depth = _get(f"{ep.rest_url}{ep.depth_path}?symbol={SYMBOL}&limit=5")
-    bid, ask = inst.px(depth["bids"][0][0]), inst.px(depth["asks"][0][0])
-    conf = run_dir / "gateway.toml"
-    conf.write_text(
-        f'log_level = "INFO"\nvenue = "{VENUE}"\nrest_url = "{sim.rest}"\n'
-        f'ws_url = "{sim.ws}"\nsymbols = ["{SYMBOL}"]\nlatency_interval_s = 0.2\n'
-        '[risk]\nmax_notional = "100000"\nprice_band_bps = 2500\n'
-        "max_orders_per_s = 50.0\nmax_cancels_per_s = 50.0\n"
-        f'[bus]\nrun_dir = "{run_dir}"\n'
-    )
-    cfg = BusConfig(run_dir=run_dir)
-    feed = FakeFeed(cfg, inst, bid, ask)
-    feed.start()
+    run_dir, inst, bid, conf, cfg, feed = g.run_dir, g.inst, g.bid, g.conf, g.cfg, g.feed
     gws: list[Gw] = []
     try:
         gw = Gw(sim, run_dir, conf, cfg, inst)
@@ -192,24 +174,17 @@ def _balances(sim: SimProc, assets: tuple[str, ...]) -> dict[str, int]:
 def test_gateway_kill9_fills_while_down_positions_equal_sim_balances(sim: SimProc) -> None:
     # Issue 6 §2 acceptance: fills made while the gateway is down are learned from the
     # venue's trade history at restart; the journaled state's balances then equal the sim's.
+    g = sim_gateway(sim, VENUE)
     ep = endpoints(VENUE).at_base(sim.rest)
-    run_dir = Path(tempfile.mkdtemp(prefix="vz"))
-    inst = instruments_from_exchange_info(_get(f"{ep.rest_url}{ep.exchange_info_path}"), VENUE)[
-        SYMBOL
-    ]
-    depth = _get(f"{ep.rest_url}{ep.depth_path}?symbol={SYMBOL}&limit=5")
-    bid, ask = inst.px(depth["bids"][0][0]), inst.px(depth["asks"][0][0])
-    conf = run_dir / "gateway.toml"
-    conf.write_text(
-        f'log_level = "INFO"\nvenue = "{VENUE}"\nrest_url = "{sim.rest}"\n'
-        f'ws_url = "{sim.ws}"\nsymbols = ["{SYMBOL}"]\nlatency_interval_s = 0.2\n'
-        '[risk]\nmax_notional = "100000"\nprice_band_bps = 2500\n'
-        "max_orders_per_s = 50.0\nmax_cancels_per_s = 50.0\n"
-        f'[bus]\nrun_dir = "{run_dir}"\n'
+    run_dir, inst, bid, ask, conf, cfg, feed = (
+        g.run_dir,
+        g.inst,
+        g.bid,
+        g.ask,
+        g.conf,
+        g.cfg,
+        g.feed,
     )
-    cfg = BusConfig(run_dir=run_dir)
-    feed = FakeFeed(cfg, inst, bid, ask)
-    feed.start()
     gws: list[Gw] = []
     try:
         gw = Gw(sim, run_dir, conf, cfg, inst)

@@ -13,7 +13,6 @@ with its ORDER_CMDs going out on a real PUSH. Two losses:
 """
 
 import signal
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +26,8 @@ from tests.integration.test_gateway_recovery import _signed
 from tests.integration.test_gateway_sim import INST
 from tests.integration.test_gateway_sim import STRATEGY
 from tests.integration.test_gateway_sim import SYMBOL
-from tests.integration.test_gateway_sim import FakeFeed
-from tests.integration.test_gateway_sim import _get
+from tests.integration.test_gateway_sim import sim_gateway
 from veloz._core import wire
-from veloz.bus.endpoints import BusConfig
 from veloz.bus.endpoints import bind_name
 from veloz.bus.sockets import PushSocket
 from veloz.bus.sockets import SubSocket
@@ -44,7 +41,6 @@ from veloz.strategy.orders import OrderState
 from veloz.strategy.runtime import Runtime
 from veloz.strategy.summary import ACTION_OFFSET
 from veloz.venues.binance.endpoints import endpoints
-from veloz.venues.binance.mapping import instruments_from_exchange_info
 
 pytestmark = pytest.mark.integration
 
@@ -97,24 +93,17 @@ def _run_until(rt: Runtime, sub: SubSocket, done: Any, what: str, log: Path) -> 
 
 
 def test_gateway_lost_answer_and_lost_command_end_in_the_true_final_state(sim: SimProc) -> None:
+    g = sim_gateway(sim, VENUE)
     ep = endpoints(VENUE).at_base(sim.rest)
-    run_dir = Path(tempfile.mkdtemp(prefix="vz"))
-    inst = instruments_from_exchange_info(_get(f"{ep.rest_url}{ep.exchange_info_path}"), VENUE)[
-        SYMBOL
-    ]
-    depth = _get(f"{ep.rest_url}{ep.depth_path}?symbol={SYMBOL}&limit=5")
-    bid, ask = inst.px(depth["bids"][0][0]), inst.px(depth["asks"][0][0])
-    conf = run_dir / "gateway.toml"
-    conf.write_text(
-        f'log_level = "INFO"\nvenue = "{VENUE}"\nrest_url = "{sim.rest}"\n'
-        f'ws_url = "{sim.ws}"\nsymbols = ["{SYMBOL}"]\nlatency_interval_s = 0.2\n'
-        '[risk]\nmax_notional = "100000"\nprice_band_bps = 2500\n'
-        "max_orders_per_s = 50.0\nmax_cancels_per_s = 50.0\n"
-        f'[bus]\nrun_dir = "{run_dir}"\n'
+    run_dir, inst, bid, ask, conf, cfg, feed = (
+        g.run_dir,
+        g.inst,
+        g.bid,
+        g.ask,
+        g.conf,
+        g.cfg,
+        g.feed,
     )
-    cfg = BusConfig(run_dir=run_dir)
-    feed = FakeFeed(cfg, inst, bid, ask)
-    feed.start()
     closers: list[Any] = []
     try:
         gw = Gw(sim, run_dir, conf, cfg, inst)  # its SUB (ex.t1.*) is the test's monitor

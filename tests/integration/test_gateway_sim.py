@@ -153,9 +153,22 @@ class Rig:
         raise AssertionError("the gateway never saw the fake feed's market data")
 
 
-@pytest.fixture(params=["binance-spot", "binance-usdm"])
-def rig(sim: SimProc, request: pytest.FixtureRequest) -> Iterator[Rig]:
-    venue: str = request.param
+@dataclass
+class SimGateway:
+    """What a gateway test on the sim starts from: its run dir, config file and fake feed."""
+
+    run_dir: Path
+    inst: Instrument
+    bid: int
+    ask: int
+    conf: Path
+    cfg: BusConfig
+    feed: "FakeFeed"
+
+
+def sim_gateway(sim: SimProc, venue: str = "binance-spot", risk_extra: str = "") -> SimGateway:
+    """Write a gateway config for `sim` in a fresh short run dir and start a fake feed at the
+    sim's top of book (`risk_extra`: more TOML lines, placed after the ``[risk]`` keys)."""
     ep = endpoints(venue).at_base(sim.rest)
     run_dir = Path(tempfile.mkdtemp(prefix="vz"))  # short: AF_UNIX paths max 107 bytes
     info = _get(f"{ep.rest_url}{ep.exchange_info_path}")
@@ -167,13 +180,27 @@ def rig(sim: SimProc, request: pytest.FixtureRequest) -> Iterator[Rig]:
         f'log_level = "INFO"\nvenue = "{venue}"\nrest_url = "{sim.rest}"\n'
         f'ws_url = "{sim.ws}"\nsymbols = ["{SYMBOL}"]\nlatency_interval_s = 0.2\n'
         '[risk]\nmax_notional = "100000"\nprice_band_bps = 2500\n'
-        "max_orders_per_s = 50.0\nmax_cancels_per_s = 50.0\n"
-        f'[risk.max_order_qty]\n{SYMBOL} = "0.05"\n'
+        f"max_orders_per_s = 50.0\nmax_cancels_per_s = 50.0\n{risk_extra}"
         f'[bus]\nrun_dir = "{run_dir}"\n'
     )
     cfg = BusConfig(run_dir=run_dir)
     feed = FakeFeed(cfg, inst, bid, ask)
     feed.start()
+    return SimGateway(run_dir, inst, bid, ask, conf, cfg, feed)
+
+
+@pytest.fixture(params=["binance-spot", "binance-usdm"])
+def rig(sim: SimProc, request: pytest.FixtureRequest) -> Iterator[Rig]:
+    g = sim_gateway(sim, request.param, f'[risk.max_order_qty]\n{SYMBOL} = "0.05"\n')
+    run_dir, inst, bid, ask, conf, cfg, feed = (
+        g.run_dir,
+        g.inst,
+        g.bid,
+        g.ask,
+        g.conf,
+        g.cfg,
+        g.feed,
+    )
     env = dict(os.environ, VELOZ_API_KEY=sim.key, VELOZ_API_SECRET=sim.secret.decode())
     log = run_dir / "gateway.log"
     with log.open("wb") as out:

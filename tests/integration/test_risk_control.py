@@ -12,9 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,16 +21,12 @@ from bench.sim_load import REPO
 from bench.sim_load import SimProc
 from tests.integration.test_gateway_sim import STRATEGY
 from tests.integration.test_gateway_sim import SYMBOL
-from tests.integration.test_gateway_sim import FakeFeed
 from tests.integration.test_gateway_sim import Rig
-from tests.integration.test_gateway_sim import _get
+from tests.integration.test_gateway_sim import sim_gateway
 from veloz._core import wire
-from veloz.bus.endpoints import BusConfig
 from veloz.bus.endpoints import bind_name
 from veloz.bus.sockets import PushSocket
 from veloz.bus.sockets import SubSocket
-from veloz.venues.binance.endpoints import endpoints
-from veloz.venues.binance.mapping import instruments_from_exchange_info
 
 pytestmark = pytest.mark.integration
 
@@ -55,24 +49,16 @@ def veloz(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def rig(sim: SimProc) -> Iterator[Rig]:
-    ep = endpoints(VENUE).at_base(sim.rest)
-    run_dir = Path(tempfile.mkdtemp(prefix="vz"))  # short: AF_UNIX paths max 107 bytes
-    inst = instruments_from_exchange_info(_get(f"{ep.rest_url}{ep.exchange_info_path}"), VENUE)[
-        SYMBOL
-    ]
-    depth = _get(f"{ep.rest_url}{ep.depth_path}?symbol={SYMBOL}&limit=5")
-    bid, ask = inst.px(depth["bids"][0][0]), inst.px(depth["asks"][0][0])
-    conf = run_dir / "gateway.toml"
-    conf.write_text(
-        f'log_level = "INFO"\nvenue = "{VENUE}"\nrest_url = "{sim.rest}"\n'
-        f'ws_url = "{sim.ws}"\nsymbols = ["{SYMBOL}"]\nlatency_interval_s = 0.2\n'
-        '[risk]\nmax_notional = "100000"\nprice_band_bps = 2500\n'
-        "max_orders_per_s = 50.0\nmax_cancels_per_s = 50.0\nstale_feed_s = 30.0\n"
-        f'[bus]\nrun_dir = "{run_dir}"\n'
+    g = sim_gateway(sim, VENUE, risk_extra="stale_feed_s = 30.0\n")
+    run_dir, inst, bid, ask, conf, cfg, feed = (
+        g.run_dir,
+        g.inst,
+        g.bid,
+        g.ask,
+        g.conf,
+        g.cfg,
+        g.feed,
     )
-    cfg = BusConfig(run_dir=run_dir)
-    feed = FakeFeed(cfg, inst, bid, ask)
-    feed.start()
     env = dict(os.environ, VELOZ_API_KEY=sim.key, VELOZ_API_SECRET=sim.secret.decode())
     log = run_dir / "gateway.log"
     with log.open("wb") as out:
