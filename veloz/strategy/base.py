@@ -384,6 +384,7 @@ class Strategy:
         if not ctx.send(ctx.topic, body):
             raise OrderRejected("gateway queue full", by="bus")
         order.cancel_sent = True
+        ctx.orders.await_answer(client_order_id, trigger_ns)
         return True
 
     def cancel_all(self, symbol: str | None = None) -> int:

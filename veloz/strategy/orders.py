@@ -241,6 +241,12 @@ class OrderTracker:
             self._unanswered[cid] = [_ASK_NOW, 0]
         return len(self._open)
 
+    def await_answer(self, client_order_id: str, sent_mono_ns: int) -> None:
+        """A command about this open order (a cancel) was just sent: unanswered until its
+        next event, so a lost answer is asked about like a lost order answer. O(1)."""
+        if client_order_id in self._open:
+            self._unanswered[client_order_id] = [sent_mono_ns, 0]
+
     def ask_again(self, client_order_id: str) -> None:
         """The ask about this order did not leave the process: make it due at once. O(1)."""
         entry = self._unanswered.get(client_order_id)

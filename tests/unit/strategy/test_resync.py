@@ -257,3 +257,21 @@ def test_runtime_sync_refused_is_sent_again_from_tick_until_the_bus_takes_it() -
     rt.tick(nxt)
     assert _syncs(sent) == [(b"cmd.a", "a", "")] and rt.n_syncs_sent == 1
     assert rt.tick(nxt + 10**9) == 0  # nothing left to retry
+
+
+def test_runtime_cancel_without_any_answer_is_asked_about_after_the_timeout() -> None:
+    s = Recorder("a")
+    rt, sent, _ = runtime(s)
+    gw = GatewayFake()
+    cid = s.buy(SYMBOL, "0.001", "50000")
+    rt.dispatch(b"ex.a.order", gw.event("a", cid, wire.Status.NEW))
+    assert rt.slots[0].ctx.orders.n_unanswered == 0
+    assert s.cancel(cid)
+    t0 = now_ns()
+    n = len(sent.syncs)
+    rt.tick(t0 + AFTER_NS + 10**8)  # the cancel's answer was lost
+    assert [c for _, _, c in _syncs(sent)[n:]] == [cid]
+    rt.dispatch(b"ex.a.order", gw.event("a", cid, wire.Status.CANCELED))
+    assert rt.slots[0].ctx.orders.n_unanswered == 0  # the answer came: no more asks
+    rt.tick(t0 + 40 * AFTER_NS)
+    assert [c for _, _, c in _syncs(sent)[n:]] == [cid]
