@@ -7,31 +7,22 @@ restarts it: the restarted gateway must publish, for every order, the state the 
 """
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.sim_load import REPO
 from bench.sim_load import SimProc
 from tests.integration.test_gateway_sim import INST
 from tests.integration.test_gateway_sim import STRATEGY
 from tests.integration.test_gateway_sim import SYMBOL
-from tests.integration.test_gateway_sim import Rig
+from tests.integration.test_gateway_sim import Gw
 from tests.integration.test_gateway_sim import sim_gateway
 from veloz._core import fixed
 from veloz._core import wire
-from veloz.bus.endpoints import BusConfig
-from veloz.bus.endpoints import bind_name
-from veloz.bus.sockets import PushSocket
-from veloz.bus.sockets import SubSocket
 from veloz.model.events import ASSET_DP
 from veloz.model.events import OrderUpdate
 from veloz.oms.journal import OrderSent
@@ -64,42 +55,15 @@ def _signed(sim: SimProc, method: str, path: str, params: list[tuple[str, str]])
         return json.loads(resp.read())
 
 
-class Gw:
-    """One gateway process on `run_dir` and the test's bus sockets to it."""
-
-    def __init__(self, sim: SimProc, run_dir: Path, conf: Path, cfg: BusConfig, inst: Any) -> None:
-        env = dict(os.environ, VELOZ_API_KEY=sim.key, VELOZ_API_SECRET=sim.secret.decode())
-        self.log = run_dir / f"gateway-{time.monotonic_ns()}.log"
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "procs.cli", "gateway", "--config", str(conf),
-                 "--run-dir", str(run_dir)],
-                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        self.sub = SubSocket(cfg, prefixes=(f"ex.{STRATEGY}.".encode(), b"lat.gateway"))
-        self.sub.connect(bind_name(cfg, "exec"))
-        self.push = PushSocket(cfg)
-        self.rig = Rig(
-            run_dir, self.proc, inst, 0, 0, self.push, self.sub, wire.Encoder(0), self.log
-        )
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.push.close()
-        self.sub.close()
-
-
 def test_gateway_kill9_restart_publishes_the_sims_final_state_of_every_order(
     sim: SimProc,
 ) -> None:
     g = sim_gateway(sim, VENUE)
     ep = endpoints(VENUE).at_base(sim.rest)
-    run_dir, inst, bid, conf, cfg, feed = g.run_dir, g.inst, g.bid, g.conf, g.cfg, g.feed
+    inst, bid = g.inst, g.bid
     gws: list[Gw] = []
     try:
-        gw = Gw(sim, run_dir, conf, cfg, inst)
+        gw = Gw(sim, g)
         gws.append(gw)
         r = gw.rig
         r.wait(b"lat.gateway", lambda m: True, "gateway up")
@@ -123,7 +87,7 @@ def test_gateway_kill9_restart_publishes_the_sims_final_state_of_every_order(
         # While the gateway is down: one order is canceled at the venue.
         _signed(sim, "DELETE", ep.order_path, [("symbol", SYMBOL), ("origClientOrderId", cids[1])])
 
-        gw2 = Gw(sim, run_dir, conf, cfg, inst)
+        gw2 = Gw(sim, g)
         gws.append(gw2)
         want = {
             cid: _signed(
@@ -139,13 +103,13 @@ def test_gateway_kill9_restart_publishes_the_sims_final_state_of_every_order(
         # What the restarted gateway learned and published is in its journal (the test's SUB
         # may join after the recovery events went out: PUB/SUB has no replay).
         last: dict[str, str] = {}
-        for e in replay(journal_path(run_dir)):
+        for e in replay(journal_path(g.run_dir)):
             if isinstance(e, OrderUpdate):
                 last[e.client_order_id] = e.status.value
         assert {c: last.get(c) for c in cids} == want
         sent = [
             e.order.client_order_id
-            for e in replay(journal_path(run_dir))
+            for e in replay(journal_path(g.run_dir))
             if isinstance(e, OrderSent)
         ]
         assert sorted(sent) == sorted(set(sent)) and set(cids) <= set(sent)
@@ -157,8 +121,7 @@ def test_gateway_kill9_restart_publishes_the_sims_final_state_of_every_order(
     finally:
         for g in gws:
             g.close()
-        feed.stop.set()
-        feed.join(5)
+        g.close()
 
 
 def _balances(sim: SimProc, assets: tuple[str, ...]) -> dict[str, int]:
@@ -176,18 +139,10 @@ def test_gateway_kill9_fills_while_down_positions_equal_sim_balances(sim: SimPro
     # venue's trade history at restart; the journaled state's balances then equal the sim's.
     g = sim_gateway(sim, VENUE)
     ep = endpoints(VENUE).at_base(sim.rest)
-    run_dir, inst, bid, ask, conf, cfg, feed = (
-        g.run_dir,
-        g.inst,
-        g.bid,
-        g.ask,
-        g.conf,
-        g.cfg,
-        g.feed,
-    )
+    inst, bid, ask = g.inst, g.bid, g.ask
     gws: list[Gw] = []
     try:
-        gw = Gw(sim, run_dir, conf, cfg, inst)
+        gw = Gw(sim, g)
         gws.append(gw)
         r = gw.rig
         r.wait(b"lat.gateway", lambda m: True, "gateway up")
@@ -216,7 +171,7 @@ def test_gateway_kill9_fills_while_down_positions_equal_sim_balances(sim: SimPro
             ])  # fmt: skip
         want = _balances(sim, (inst.base, inst.quote))
 
-        gw2 = Gw(sim, run_dir, conf, cfg, inst)
+        gw2 = Gw(sim, g)
         gws.append(gw2)
         gw2.rig.wait(b"lat.gateway", lambda m: True, "restarted gateway up")
         for _ in range(50):  # each latency snapshot (0.2 s apart) is a chance to look
@@ -228,7 +183,7 @@ def test_gateway_kill9_fills_while_down_positions_equal_sim_balances(sim: SimPro
         assert "gateway.recovered" in gw2.log.read_text()
         assert want == _balances(sim, (inst.base, inst.quote)), "the sim traded meanwhile"
         state = ExecState([inst])
-        rebuild(replay(journal_path(run_dir)), VENUE, state, {}, {SYMBOL: 0})
+        rebuild(replay(journal_path(g.run_dir)), VENUE, state, {}, {SYMBOL: 0})
         total = state.positions.account()
         got = {a: total.balance(VENUE, a) for a in (inst.base, inst.quote)}
         assert got == want
@@ -236,5 +191,4 @@ def test_gateway_kill9_fills_while_down_positions_equal_sim_balances(sim: SimPro
     finally:
         for g in gws:
             g.close()
-        feed.stop.set()
-        feed.join(5)
+        g.close()

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 
 from bench.sim_load import SimProc
-from tests.integration.test_gateway_recovery import Gw
 from tests.integration.test_gateway_recovery import _signed
 from tests.integration.test_gateway_sim import INST
 from tests.integration.test_gateway_sim import STRATEGY
 from tests.integration.test_gateway_sim import SYMBOL
+from tests.integration.test_gateway_sim import Gw
 from tests.integration.test_gateway_sim import sim_gateway
 from veloz._core import wire
 from veloz.bus.endpoints import bind_name
@@ -95,20 +95,12 @@ def _run_until(rt: Runtime, sub: SubSocket, done: Any, what: str, log: Path) -> 
 def test_gateway_lost_answer_and_lost_command_end_in_the_true_final_state(sim: SimProc) -> None:
     g = sim_gateway(sim, VENUE)
     ep = endpoints(VENUE).at_base(sim.rest)
-    run_dir, inst, bid, ask, conf, cfg, feed = (
-        g.run_dir,
-        g.inst,
-        g.bid,
-        g.ask,
-        g.conf,
-        g.cfg,
-        g.feed,
-    )
+    inst, bid, ask = g.inst, g.bid, g.ask
     closers: list[Any] = []
     try:
-        gw = Gw(sim, run_dir, conf, cfg, inst)  # its SUB (ex.t1.*) is the test's monitor
+        gw = Gw(sim, g)  # its SUB (ex.t1.*) is the test's monitor
         closers.append(gw.close)
-        push = PushSocket(cfg)  # IMMEDIATE: connected by the time the gateway has recovered
+        push = PushSocket(g.cfg)  # IMMEDIATE: connected by the time the gateway has recovered
         closers.append(push.close)
         r = gw.rig
         r.wait(b"lat.gateway", lambda m: True, "gateway up")
@@ -138,9 +130,9 @@ def test_gateway_lost_answer_and_lost_command_end_in_the_true_final_state(sim: S
         # out while the runtime had no SUB; nothing more comes for this order.
         r.order_event(cid, wire.Status.FILLED)
         r.order_event(cid, wire.Status.FILLED)
-        sub = SubSocket(cfg, prefixes=(f"ex.{STRATEGY}.".encode(),))
+        sub = SubSocket(g.cfg, prefixes=(f"ex.{STRATEGY}.".encode(),))
         closers.append(sub.close)
-        sub.connect(bind_name(cfg, "exec"))
+        sub.connect(bind_name(g.cfg, "exec"))
         order: OrderState | None = orders.get(cid)
         assert order is not None and order.status_name == "PENDING"
         _run_until(rt, sub, lambda: not order.is_open, f"final state of {cid}", gw.log)
@@ -174,12 +166,11 @@ def test_gateway_lost_answer_and_lost_command_end_in_the_true_final_state(sim: S
         assert "state=never_sent" in text
         sent = {
             e.order.client_order_id
-            for e in replay(journal_path(run_dir))
+            for e in replay(journal_path(g.run_dir))
             if isinstance(e, OrderSent)
         }
         assert cid in sent and lost not in sent
     finally:
         for close in reversed(closers):
             close()
-        feed.stop.set()
-        feed.join(5)
+        g.close()

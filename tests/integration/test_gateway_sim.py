@@ -165,6 +165,11 @@ class SimGateway:
     cfg: BusConfig
     feed: "FakeFeed"
 
+    def close(self) -> None:
+        """Stop the fake feed."""
+        self.feed.stop.set()
+        self.feed.join(5)
+
 
 def sim_gateway(sim: SimProc, venue: str = "binance-spot", risk_extra: str = "") -> SimGateway:
     """Write a gateway config for `sim` in a fresh short run dir and start a fake feed at the
@@ -189,41 +194,53 @@ def sim_gateway(sim: SimProc, venue: str = "binance-spot", risk_extra: str = "")
     return SimGateway(run_dir, inst, bid, ask, conf, cfg, feed)
 
 
+class Gw:
+    """One `veloz gateway` process on a `SimGateway`'s run dir and the test's bus sockets to
+    it (SUB on ``ex.<STRATEGY>.``, ``lat.gateway`` and `more_prefixes`; PUSH to ``orders``)."""
+
+    def __init__(self, sim: SimProc, g: SimGateway, more_prefixes: tuple[bytes, ...] = ()) -> None:
+        env = dict(os.environ, VELOZ_API_KEY=sim.key, VELOZ_API_SECRET=sim.secret.decode())
+        self.log = g.run_dir / f"gateway-{time.monotonic_ns()}.log"  # one per (re)start
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "procs.cli", "gateway", "--config", str(g.conf),
+                 "--run-dir", str(g.run_dir)],
+                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        prefixes = (f"ex.{STRATEGY}.".encode(), b"lat.gateway", *more_prefixes)
+        self.sub = SubSocket(g.cfg, prefixes=prefixes)
+        self.sub.connect(bind_name(g.cfg, "exec"))  # ipc: connects once the gateway binds
+        self.push = PushSocket(g.cfg)
+        self.rig = Rig(
+            g.run_dir,
+            self.proc,
+            g.inst,
+            g.bid,
+            g.ask,
+            self.push,
+            self.sub,
+            wire.Encoder(0),
+            self.log,
+        )
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.push.close()
+        self.sub.close()
+
+
 @pytest.fixture(params=["binance-spot", "binance-usdm"])
 def rig(sim: SimProc, request: pytest.FixtureRequest) -> Iterator[Rig]:
     g = sim_gateway(sim, request.param, f'[risk.max_order_qty]\n{SYMBOL} = "0.05"\n')
-    run_dir, inst, bid, ask, conf, cfg, feed = (
-        g.run_dir,
-        g.inst,
-        g.bid,
-        g.ask,
-        g.conf,
-        g.cfg,
-        g.feed,
-    )
-    env = dict(os.environ, VELOZ_API_KEY=sim.key, VELOZ_API_SECRET=sim.secret.decode())
-    log = run_dir / "gateway.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "procs.cli", "gateway", "--config", str(conf),
-             "--run-dir", str(run_dir)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    sub = SubSocket(cfg, prefixes=(f"ex.{STRATEGY}.".encode(), b"lat.gateway"))
-    sub.connect(bind_name(cfg, "exec"))  # ipc: connects once the gateway binds
-    push = PushSocket(cfg)
-    r = Rig(run_dir, proc, inst, bid, ask, push, sub, wire.Encoder(0), log)
+    gw = Gw(sim, g)
     try:
-        r.wait(b"lat.gateway", lambda m: True, "lat.gateway snapshot (gateway up)")
-        yield r
+        gw.rig.wait(b"lat.gateway", lambda m: True, "lat.gateway snapshot (gateway up)")
+        yield gw.rig
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        feed.stop.set()
-        feed.join(5)
-        push.close()
-        sub.close()
+        gw.close()
+        g.close()
 
 
 def test_gateway_sim_orders_events_fills_rejections_and_latency_file(rig: Rig) -> None:

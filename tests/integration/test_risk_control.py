@@ -8,7 +8,6 @@ file verifies and holds order_sent, cancel, risk_state and operator_command reco
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,14 +18,11 @@ import pytest
 
 from bench.sim_load import REPO
 from bench.sim_load import SimProc
-from tests.integration.test_gateway_sim import STRATEGY
 from tests.integration.test_gateway_sim import SYMBOL
+from tests.integration.test_gateway_sim import Gw
 from tests.integration.test_gateway_sim import Rig
 from tests.integration.test_gateway_sim import sim_gateway
 from veloz._core import wire
-from veloz.bus.endpoints import bind_name
-from veloz.bus.sockets import PushSocket
-from veloz.bus.sockets import SubSocket
 
 pytestmark = pytest.mark.integration
 
@@ -50,36 +46,12 @@ def veloz(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def rig(sim: SimProc) -> Iterator[Rig]:
     g = sim_gateway(sim, VENUE, risk_extra="stale_feed_s = 30.0\n")
-    run_dir, inst, bid, ask, conf, cfg, feed = (
-        g.run_dir,
-        g.inst,
-        g.bid,
-        g.ask,
-        g.conf,
-        g.cfg,
-        g.feed,
-    )
-    env = dict(os.environ, VELOZ_API_KEY=sim.key, VELOZ_API_SECRET=sim.secret.decode())
-    log = run_dir / "gateway.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "procs.cli", "gateway", "--config", str(conf),
-             "--run-dir", str(run_dir)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    sub = SubSocket(cfg, prefixes=(f"ex.{STRATEGY}.".encode(), b"lat.gateway", b"risk."))
-    sub.connect(bind_name(cfg, "exec"))
-    push = PushSocket(cfg)
+    gw = Gw(sim, g, (b"risk.",))
     try:
-        yield Rig(run_dir, proc, inst, bid, ask, push, sub, wire.Encoder(0), log)
+        yield gw.rig
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        push.close()
-        sub.close()
-        feed.stop.set()
-        feed.join(5)
+        gw.close()
+        g.close()
 
 
 def test_kill_cancels_halts_refuses_then_resume_and_audit_verifies(rig: Rig) -> None:
