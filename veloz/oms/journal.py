@@ -233,6 +233,8 @@ class Journal:
         Bytes cut from the tail on open.
     n_fsyncs : int
         fdatasyncs done (each covers every record appended before it).
+    n_fsync_errors : int
+        Background fdatasyncs the disk refused (logged; the next one tries again).
     """
 
     def __init__(self, path: Path, *, sync_commands: bool = True) -> None:
@@ -248,6 +250,7 @@ class Journal:
         self.n_records = len(good)
         self.n_torn_bytes = len(data) - keep
         self.n_fsyncs = 0
+        self.n_fsync_errors = 0
         self._seq = good[-1][0] if good else 0
         if after:
             log.error(
@@ -334,7 +337,13 @@ class Journal:
     def _background_done(self, fut: "Future[None]") -> None:
         exc = fut.exception()
         if exc is not None:
-            log.error("journal.fsync_failed path=%s error=%s", self.path, exc)
+            self.n_fsync_errors += 1
+            log.error(
+                "journal.fsync_failed path=%s error=%s n_fsync_errors=%d",
+                self.path,
+                exc,
+                self.n_fsync_errors,
+            )
 
     def close(self) -> None:
         """fsync what is written and close the file (idempotent)."""

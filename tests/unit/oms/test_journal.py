@@ -175,3 +175,32 @@ def test_journal_write_mode_waiter_does_not_fdatasync_but_the_timer_does(tmp_pat
     j.close()
     assert at_send == 0 and j.n_fsyncs == 1
     assert list(replay(path)) == ENTRIES[:1]
+
+
+def test_journal_background_sync_failure_is_counted_and_logged_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = journal_path(tmp_path)
+    real = os.fdatasync
+    calls: list[int] = []
+
+    def fdatasync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(5, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+
+    async def main() -> Journal:
+        j = Journal(path)
+        j.append(ENTRIES[0])
+        await asyncio.sleep(EVENT_SYNC_S)  # the timer submits the failing sync
+        j._background.submit(lambda: None).result()  # the worker has finished it
+        await j.synced(j.seq)  # not on disk yet: a waiter syncs again
+        return j
+
+    j = run_async(main())
+    j.close()
+    assert j.n_fsync_errors == 1 and j.n_fsyncs == 1 and len(calls) == 2
+    assert "journal.fsync_failed" in caplog.text and "n_fsync_errors=1" in caplog.text
