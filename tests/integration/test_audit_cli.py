@@ -45,3 +45,21 @@ def test_audit_cli_verify_exit_codes_follow_file_state(tmp_path: Path) -> None:
     missing = _veloz("audit", "verify", str(tmp_path / "none.jsonl"))
     assert missing.returncode == 2
     assert "unreadable" in missing.stderr
+
+
+def test_audit_cli_show_into_a_reader_that_leaves_exits_141_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "gateway.jsonl"
+    with AuditLog(path, "gateway") as log:
+        for i in range(5000):  # more than a pipe buffer holds
+            log.append(Kind.CANCEL, {"cid": f"c{i}", "symbol": "BTCUSDT"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "procs.cli", "audit", "show", str(path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline()  # `| head -1`
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 141, err
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
